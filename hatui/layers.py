@@ -1,0 +1,178 @@
+"""Each node's stack as rows: one state word, a detail line and a health mark per layer.
+
+This is the single description of "what does layer X of node N look like"
+used by ``hatui status`` (Rich and JSON) and by the console, so the three can
+never disagree. Every state has a word and a glyph: colour is never the only
+carrier of meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hatui.model import ClusterSnapshot, Layer, NodeSnapshot
+from hatui.probes import catalog
+from hatui.states import DiskState, ReplicationState, Role, Severity, UnitActiveState, VrrpState, is_known
+
+GLYPH = {Severity.OK: "✔", Severity.WARNING: "▲", Severity.CRITICAL: "✖", Severity.UNKNOWN: "?"}
+
+
+@dataclass(frozen=True)
+class LayerState:
+    """One cell of the stack: e.g. DRBD on vm2 = "Primary", "r0 UpToDate", OK."""
+
+    layer: Layer
+    state: str  # a short word, e.g. "held", "MASTER", "active", "Primary"
+    detail: str  # the line under it, e.g. "prio 110", "exports 1/1"
+    health: Severity
+    sources: tuple[str, ...] = ()  # raw sections it was read from
+    resource: str | None = None
+
+
+def _word(value: object) -> str:
+    if value is None:
+        return "—"
+    return str(value) if is_known(value) else f"{value}?"
+
+
+def _unit_layer(layer: Layer, node: NodeSnapshot, unit: str, should_run: bool) -> LayerState:
+    status = node.unit(unit)
+    if status is None:
+        return LayerState(layer, "unknown", f"{unit} not reported", Severity.UNKNOWN, (catalog.UNITS,))
+    if status.load_state == "not-found":
+        return LayerState(layer, "not installed", unit, Severity.WARNING, (catalog.UNITS,))
+    running = status.active in (UnitActiveState.ACTIVE, UnitActiveState.RELOADING)
+    word = _word(status.active)
+    detail = status.sub_state or ""
+    if status.main_pid:
+        detail += f" pid {status.main_pid}"
+    if running == should_run:
+        health = Severity.OK
+    elif should_run:
+        health = Severity.CRITICAL
+    else:
+        health = Severity.WARNING
+    return LayerState(layer, word, detail.strip(), health, (catalog.UNITS,))
+
+
+def node_layers(snap: ClusterSnapshot, name: str) -> tuple[LayerState, ...]:
+    """The stack of one node, top (VIP) to bottom (disk), one row per DRBD resource."""
+    node = snap.node(name)
+    cfg = snap.config
+    if not node.reachable:
+        return tuple(LayerState(layer, "unreachable", "", Severity.UNKNOWN) for layer in _stack(snap))
+    active = snap.is_active(name)
+    rows = [_vip(snap, node), _keepalived(snap, node, active)]
+    nfs = _unit_layer(Layer.NFS, node, cfg.services.nfs.unit, active)
+    if node.exports is not None and cfg.services.nfs.exports:
+        have = {e.path for e in node.exports.exports}
+        n = sum(1 for p in cfg.services.nfs.exports if p in have)
+        nfs = LayerState(nfs.layer, nfs.state, f"{nfs.detail}, exports {n}/{len(cfg.services.nfs.exports)}",
+                         nfs.health, (catalog.UNITS, catalog.EXPORTS))
+    rows.append(nfs)
+    dag = _unit_layer(Layer.DAG, node, cfg.services.dag_processor.unit, active)
+    if node.dag_health is not None:
+        verdict = "health ok" if node.dag_health.ok else f"health exit {node.dag_health.rc}"
+        dag = LayerState(dag.layer, dag.state, f"{dag.detail}, {verdict}", dag.health,
+                         (catalog.UNITS, catalog.DAG_HEALTH))
+    rows.append(dag)
+    for res in cfg.drbd:
+        rows.extend(_storage(node, res, active))
+    return tuple(rows)
+
+
+def _stack(snap: ClusterSnapshot) -> list[Layer]:
+    per_res = [Layer.MOUNT, Layer.DRBD, Layer.REPLICATION, Layer.DISK]
+    return [Layer.VIP, Layer.KEEPALIVED, Layer.NFS, Layer.DAG] + per_res * len(snap.config.drbd)
+
+
+def _vip(snap: ClusterSnapshot, node: NodeSnapshot) -> LayerState:
+    if node.ip is None:
+        return LayerState(Layer.VIP, "unknown", "ip addr not reported", Severity.UNKNOWN, (catalog.IP,))
+    both = len(snap.vip_holders) == 2
+    if node.holds_vip:
+        return LayerState(Layer.VIP, "held", f"{snap.config.vip.ip} on {', '.join(node.vip_interfaces)}",
+                          Severity.CRITICAL if both else Severity.OK, (catalog.IP,))
+    return LayerState(Layer.VIP, "standby", "not held", Severity.OK, (catalog.IP,))
+
+
+def _keepalived(snap: ClusterSnapshot, node: NodeSnapshot, active: bool) -> LayerState:
+    sources = (catalog.KEEPALIVED, catalog.UNITS)
+    vrrp = node.vrrp
+    unit = node.unit(snap.config.keepalived.unit)
+    if vrrp is None:
+        if unit is not None and unit.active is not None and unit.active != UnitActiveState.ACTIVE:
+            return LayerState(Layer.KEEPALIVED, "stopped", _word(unit.active), Severity.WARNING, sources)
+        why = node.keepalived.error if node.keepalived and node.keepalived.error else "no state dump"
+        return LayerState(Layer.KEEPALIVED, "running" if unit else "unknown", why[:60], Severity.UNKNOWN, sources)
+    prio = vrrp.effective_priority if vrrp.effective_priority is not None else vrrp.base_priority
+    detail = f"prio {prio}" if prio is not None else ""
+    health = Severity.OK
+    if vrrp.state == VrrpState.FAULT:
+        health = Severity.WARNING
+    elif vrrp.state == VrrpState.MASTER and len(snap.vip_holders) == 2:
+        health = Severity.CRITICAL
+    elif not is_known(vrrp.state):
+        health = Severity.UNKNOWN
+    return LayerState(Layer.KEEPALIVED, _word(vrrp.state), detail, health, sources)
+
+
+def _storage(node: NodeSnapshot, res, active: bool) -> list[LayerState]:
+    r = node.resource(res.resource)
+    mount = node.mounts.get(res.resource)
+    role = r.role if r is not None else None
+    msrc = (catalog.mount_section(res.resource),)
+    if mount is not None:
+        mhealth = Severity.OK if role == Role.PRIMARY else Severity.CRITICAL
+        mrow = LayerState(Layer.MOUNT, "mounted", f"{res.mount_point} {mount.fstype or ''}".strip(), mhealth,
+                          msrc, res.resource)
+    else:
+        mhealth = Severity.CRITICAL if role == Role.PRIMARY else Severity.OK
+        mrow = LayerState(Layer.MOUNT, "not mounted", res.mount_point, mhealth, msrc, res.resource)
+    dsrc = (catalog.DRBD,)
+    if node.drbd is None or r is None:
+        why = (node.drbd.error or node.drbd.source) if node.drbd else "not reported"
+        drow = LayerState(Layer.DRBD, "down", f"{res.resource}: {why}", Severity.CRITICAL, dsrc, res.resource)
+        lrow = LayerState(Layer.REPLICATION, "—", "", Severity.UNKNOWN, dsrc, res.resource)
+    else:
+        disks = ", ".join(_word(d.disk) for d in r.devices) or "—"
+        bad_disk = any(d.disk != DiskState.UPTODATE for d in r.devices)
+        dhealth = Severity.CRITICAL if role == Role.PRIMARY and bad_disk else (
+            Severity.WARNING if bad_disk else Severity.OK)
+        drow = LayerState(Layer.DRBD, _word(role), f"{res.resource} {disks}", dhealth, dsrc, res.resource)
+        lrow = _link(r, res.resource)
+    disk = node.disks.get(res.resource)
+    ksrc = (catalog.disk_section(res.resource),)
+    if not res.backing_disk:
+        krow = LayerState(Layer.DISK, "—", "not configured", Severity.OK, (), res.resource)
+    elif disk is None:
+        known = catalog.disk_section(res.resource) in node.sections
+        krow = LayerState(Layer.DISK, "missing" if known else "unknown", res.backing_disk,
+                          Severity.CRITICAL if known else Severity.UNKNOWN, ksrc, res.resource)
+    else:
+        size = f"{disk.size_bytes / 2**30:.1f} GiB" if disk.size_bytes else ""
+        word = "read-only" if disk.read_only else (disk.state or "present")
+        krow = LayerState(Layer.DISK, word, f"{disk.path or res.backing_disk} {size}".strip(),
+                          Severity.CRITICAL if disk.read_only else Severity.OK, ksrc, res.resource)
+    return [mrow, drow, lrow, krow]
+
+
+def _link(r, resource: str) -> LayerState:
+    src = (catalog.DRBD,)
+    if not r.connections:
+        return LayerState(Layer.REPLICATION, "no peer", "", Severity.WARNING, src, resource)
+    conn = r.connections[0]
+    dev = conn.peer_devices[0] if conn.peer_devices else None
+    conn_word = _word(conn.connection)
+    repl = dev.replication if dev is not None else None
+    if conn_word != "Connected":
+        health = Severity.CRITICAL if conn_word == "StandAlone" else Severity.WARNING
+        return LayerState(Layer.REPLICATION, conn_word, f"to {conn.peer}", health, src, resource)
+    detail = f"{_word(repl)} peer {_word(dev.peer_disk) if dev else '—'}"
+    if repl is not None and getattr(repl, "is_syncing", False) and dev is not None:
+        pct = f" {dev.sync_percent:.1f}%" if dev.sync_percent is not None else ""
+        return LayerState(Layer.REPLICATION, "syncing", f"{_word(repl)}{pct}", Severity.WARNING, src, resource)
+    health = Severity.OK if repl in (ReplicationState.ESTABLISHED, None) else Severity.WARNING
+    if dev is not None and dev.peer_disk not in (DiskState.UPTODATE, None):
+        health = Severity.WARNING
+    return LayerState(Layer.REPLICATION, conn_word, detail, health, src, resource)

@@ -1,0 +1,142 @@
+"""The cluster model: an immutable snapshot of both nodes, layer by layer.
+
+A :class:`NodeSnapshot` holds what one poll learned about one node (parsed
+records plus the raw section text each came from); a :class:`ClusterSnapshot`
+holds both nodes, the health findings and the verdict. Both ``hatui status``
+and the console render from these and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from hatui.config import Config
+from hatui.probes.records import (
+    BlockDevice,
+    DrbdReport,
+    DrbdResource,
+    ExportsReport,
+    IpReport,
+    KeepalivedReport,
+    Mount,
+    ProcessReport,
+    UnitStatus,
+    VrrpInstance,
+)
+from hatui.probes.script import Section
+from hatui.states import Role, Severity
+
+
+class Layer(StrEnum):
+    """The seed's stack, top to bottom."""
+
+    VIP = "Virtual IP"
+    KEEPALIVED = "Keepalived"
+    NFS = "NFS server"
+    DAG = "DAG processor"
+    MOUNT = "Filesystem"
+    DRBD = "DRBD"
+    REPLICATION = "Replication"
+    DISK = "Physical disk"
+    NODE = "Node"
+    CLUSTER = "Cluster"
+
+
+STACK_ORDER = (
+    Layer.VIP, Layer.KEEPALIVED, Layer.NFS, Layer.DAG, Layer.MOUNT, Layer.DRBD, Layer.REPLICATION, Layer.DISK,
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One health rule's verdict: what is wrong, where, and what to do next."""
+
+    severity: Severity
+    layer: Layer
+    message: str
+    hint: str
+    code: str  # stable identifier, e.g. "vip-on-both"
+    node: str | None = None
+
+
+@dataclass(frozen=True)
+class NodeSnapshot:
+    """Everything one poll learned about one node."""
+
+    name: str
+    reachable: bool
+    polled_at: float  # wall clock (epoch seconds) when the poll finished
+    latency: float | None = None  # seconds for the whole batched exec
+    error: str | None = None  # why the node is unreachable
+    unreachable_since: float | None = None
+    last_seen: float | None = None  # last successful poll
+    sections: dict[str, Section] = field(default_factory=dict)
+    drbd: DrbdReport | None = None
+    ip: IpReport | None = None
+    vip_interfaces: tuple[str, ...] = ()  # interfaces holding the VIP
+    keepalived: KeepalivedReport | None = None
+    vrrp: VrrpInstance | None = None  # the configured instance, if found
+    units: dict[str, UnitStatus] = field(default_factory=dict)
+    exports: ExportsReport | None = None
+    mounts: dict[str, Mount | None] = field(default_factory=dict)  # per DRBD resource
+    disks: dict[str, BlockDevice | None] = field(default_factory=dict)  # per DRBD resource
+    cluster_stack: ProcessReport | None = None
+    clock: float | None = None  # the node's own clock at poll time
+    dag_health: Section | None = None
+
+    @property
+    def holds_vip(self) -> bool:
+        return bool(self.vip_interfaces)
+
+    def resource(self, name: str) -> DrbdResource | None:
+        if self.drbd is None:
+            return None
+        for res in self.drbd.resources:
+            if res.name == name:
+                return res
+        return None
+
+    def drbd_role(self, name: str) -> object:
+        res = self.resource(name)
+        return None if res is None else res.role
+
+    def unit(self, unit: str) -> UnitStatus | None:
+        return self.units.get(unit)
+
+
+@dataclass(frozen=True)
+class ClusterSnapshot:
+    """Both nodes at one moment, with findings and the overall verdict."""
+
+    config: Config
+    nodes: tuple[NodeSnapshot, NodeSnapshot]
+    taken_at: float
+    findings: tuple[Finding, ...] = ()
+    verdict: Severity = Severity.UNKNOWN
+
+    def node(self, name: str) -> NodeSnapshot:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+    def peer_of(self, name: str) -> NodeSnapshot:
+        return self.nodes[1] if self.nodes[0].name == name else self.nodes[0]
+
+    @property
+    def vip_holders(self) -> tuple[str, ...]:
+        return tuple(n.name for n in self.nodes if n.reachable and n.holds_vip)
+
+    def is_active(self, name: str) -> bool:
+        """The node serving clients: it holds the VIP; failing that, it is DRBD Primary."""
+        holders = self.vip_holders
+        if holders:
+            return name in holders
+        first = self.config.drbd[0].resource
+        node = self.node(name)
+        return node.reachable and node.drbd_role(first) == Role.PRIMARY
+
+    @property
+    def active_nodes(self) -> tuple[str, ...]:
+        return tuple(n.name for n in self.nodes if self.is_active(n.name))

@@ -1,0 +1,127 @@
+"""Raw probe sections of one node → a :class:`NodeSnapshot`.
+
+Used by the poller (sections split from the batched SSH exec) and by
+``hatui status --from DIR`` (sections read from files), so both paths parse
+exactly the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from hatui.config import Config
+from hatui.model import NodeSnapshot
+from hatui.probes import catalog
+from hatui.probes.drbd import parse_drbd
+from hatui.probes.keepalived import parse_keepalived_data, parse_keepalived_json
+from hatui.probes.net import interfaces_holding, parse_ip_addr
+from hatui.probes.nfs import parse_exportfs
+from hatui.probes.processes import parse_pgrep
+from hatui.probes.records import BlockDevice, KeepalivedReport, Mount
+from hatui.probes.script import Section
+from hatui.probes.storage import parse_findmnt, parse_lsblk
+from hatui.probes.systemd import parse_systemctl_show
+
+
+def _keepalived(section: Section | None) -> KeepalivedReport | None:
+    if section is None:
+        return None
+    text = section.text.lstrip()
+    if text.startswith("["):
+        return parse_keepalived_json(section.text)
+    if "VRRP Instance" in text or "VRRP Topology" in text:
+        return parse_keepalived_data(section.text)
+    first = text.splitlines()[0] if text else "no output"
+    return KeepalivedReport(source="unavailable", error=first)
+
+
+def _mount_for(section: Section | None, mount_point: str) -> Mount | None:
+    if section is None:
+        return None
+    for mount in parse_findmnt(section.text).mounts:
+        if mount.target == mount_point:
+            return mount
+    return None
+
+
+def _disk_for(section: Section | None) -> BlockDevice | None:
+    if section is None:
+        return None
+    devices = parse_lsblk(section.text).devices
+    return devices[0] if devices else None
+
+
+def _clock(section: Section | None) -> float | None:
+    if section is None or not section.ok:
+        return None
+    try:
+        return float(section.text.strip())
+    except ValueError:
+        return None
+
+
+def build_node_snapshot(
+    name: str,
+    sections: dict[str, Section],
+    config: Config,
+    *,
+    polled_at: float,
+    latency: float | None,
+) -> NodeSnapshot:
+    """Parse every section of a reachable node into one snapshot."""
+    drbd_section = sections.get(catalog.DRBD)
+    ip_section = sections.get(catalog.IP)
+    ip_report = parse_ip_addr(ip_section.text) if ip_section else None
+    keepalived = _keepalived(sections.get(catalog.KEEPALIVED))
+    vrrp = None
+    if keepalived is not None:
+        vrrp = next((i for i in keepalived.instances if i.name == config.keepalived.instance), None)
+    units_section = sections.get(catalog.UNITS)
+    units = {}
+    if units_section is not None:
+        units = {u.unit: u for u in parse_systemctl_show(units_section.text).units}
+    exports_section = sections.get(catalog.EXPORTS)
+    stack_section = sections.get(catalog.CLUSTER_STACK)
+    return NodeSnapshot(
+        name=name,
+        reachable=True,
+        polled_at=polled_at,
+        latency=latency,
+        last_seen=polled_at,
+        sections=dict(sections),
+        drbd=parse_drbd(drbd_section.text) if drbd_section else None,
+        ip=ip_report,
+        vip_interfaces=interfaces_holding(ip_report, config.vip.ip) if ip_report else (),
+        keepalived=keepalived,
+        vrrp=vrrp,
+        units=units,
+        exports=parse_exportfs(exports_section.text) if exports_section else None,
+        mounts={
+            r.resource: _mount_for(sections.get(catalog.mount_section(r.resource)), r.mount_point)
+            for r in config.drbd
+        },
+        disks={r.resource: _disk_for(sections.get(catalog.disk_section(r.resource))) for r in config.drbd},
+        cluster_stack=parse_pgrep(stack_section.text) if stack_section else None,
+        clock=_clock(sections.get(catalog.CLOCK)),
+        dag_health=sections.get(catalog.DAG_HEALTH),
+    )
+
+
+def unreachable_node(
+    name: str, error: str, *, polled_at: float, previous: NodeSnapshot | None
+) -> NodeSnapshot:
+    """A node that could not be polled; keeps the last good data for "last seen"."""
+    since = polled_at
+    if previous is not None and not previous.reachable and previous.unreachable_since is not None:
+        since = previous.unreachable_since
+    last_seen = previous.last_seen if previous is not None else None
+    return NodeSnapshot(
+        name=name, reachable=False, polled_at=polled_at, error=error, unreachable_since=since, last_seen=last_seen,
+    )
+
+
+def carry_dag_health(node: NodeSnapshot, previous: NodeSnapshot | None) -> NodeSnapshot:
+    """The slow DAG health command runs every N polls; keep its last answer between runs."""
+    if node.dag_health is None and previous is not None and previous.reachable:
+        return dataclasses.replace(node, dag_health=previous.dag_health)
+    return node

@@ -1,0 +1,87 @@
+"""Which probes a poll runs, built from the validated config.
+
+Each probe's command text is assembled from fixed words plus config values that
+config.py has already restricted to plain words; every value still goes through
+:func:`shlex.join`, so quoting never depends on validation alone. Section names
+are stable: ``hatui status --from DIR`` reads files with the same names.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from hatui.config import Config
+from hatui.probes.script import Probe
+
+# Per-probe bound inside the node script: a hung drbdsetup or systemctl must not
+# eat the whole poll; the transport's command timeout bounds the script itself.
+PROBE_TIMEOUT = 5
+
+DRBD = "drbd"
+IP = "ip"
+KEEPALIVED = "keepalived"
+UNITS = "units"
+EXPORTS = "exports"
+CLUSTER_STACK = "clusterstack"
+CLOCK = "clock"
+DAG_HEALTH = "dag_health"
+JOURNAL = "journal"
+
+NODE_JOURNAL_PATH = "/var/lib/hatui/journal.jsonl"
+
+
+def mount_section(resource: str) -> str:
+    return f"mount.{resource}"
+
+
+def disk_section(resource: str) -> str:
+    return f"disk.{resource}"
+
+
+def _cmd(config: Config, *words: str, timeout: bool = True) -> str:
+    prefix = config.cluster.prefix_words
+    bound = ("timeout", "-k", "1", str(PROBE_TIMEOUT)) if timeout else ()
+    return shlex.join([*bound, *prefix, *words])
+
+
+def unit_names(config: Config) -> tuple[str, ...]:
+    """The systemd units polled, in a fixed order."""
+    return (
+        config.keepalived.unit,
+        config.services.nfs.unit,
+        config.services.dag_processor.unit,
+    )
+
+
+def poll_probes(config: Config, *, include_slow: bool) -> list[Probe]:
+    """The probes of one poll cycle; ``include_slow`` adds the DAG health command."""
+    probes = [
+        Probe(DRBD, (
+            _cmd(config, "drbdsetup", "status", "--json"),
+            _cmd(config, "drbdadm", "status"),
+            _cmd(config, "cat", "/proc/drbd"),
+        )),
+        Probe(IP, (_cmd(config, "ip", "-j", "addr", "show", timeout=False),)),
+        Probe(KEEPALIVED, ("_ka_json",)),
+        Probe(UNITS, (_cmd(
+            config, "systemctl", "show", "-p",
+            "Id,LoadState,ActiveState,SubState,MainPID,ActiveEnterTimestamp",
+            *unit_names(config),
+        ),)),
+        Probe(EXPORTS, (_cmd(config, "exportfs", "-v"),)),
+        Probe(CLUSTER_STACK, (shlex.join(["pgrep", "-l", "-x", "pacemakerd|corosync"]),)),
+        Probe(CLOCK, ("date +%s.%N",)),
+    ]
+    for res in config.drbd:
+        probes.append(Probe(mount_section(res.resource), (_cmd(
+            config, "findmnt", "-J", "-o", "TARGET,SOURCE,FSTYPE,OPTIONS", "--mountpoint", res.mount_point,
+        ),)))
+        if res.backing_disk:
+            probes.append(Probe(disk_section(res.resource), (_cmd(
+                config, "lsblk", "-J", "-b", "-o", "NAME,PATH,TYPE,SIZE,RO,STATE,MOUNTPOINT", res.backing_disk,
+            ),)))
+    dag = config.services.dag_processor
+    if include_slow and dag.health_command:
+        # The operator's own command, run as written (documented in README).
+        probes.append(Probe(DAG_HEALTH, (dag.health_command,)))
+    return probes

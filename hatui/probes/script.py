@@ -1,0 +1,141 @@
+"""The batched poll script: one remote exec per node per cycle, split into sections.
+
+hatui sends one POSIX ``sh`` script per node per poll. Its preamble defines two
+functions, then each probe is one line::
+
+    _h NAME 'ALTERNATIVE 1' ['ALTERNATIVE 2' ...]
+
+``_h`` runs the alternatives in order with ``eval`` (stdout and stderr together)
+until one exits 0, and prints the output of that one (or of the last one tried)
+between two marker lines that carry a per-poll random nonce, so that no command
+output can forge a section boundary::
+
+    @@hatui:NONCE:begin:NAME@@
+    ...output...
+    @@hatui:NONCE:end:NAME:rc=RC@@
+
+``_ka_json`` asks keepalived for its JSON state dump (signal from
+``keepalived --signum=JSON``) and prints the file once it is written.
+
+Every alternative is built by hatui from validated config values quoted with
+:func:`shlex.quote`; the demo pair and the lab answer the very same text.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shlex
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+SCRIPT_HEADER = "# hatui-poll v1"
+
+_PREAMBLE = r"""{header}
+LC_ALL=C; export LC_ALL
+_N={nonce}
+_P={prefix}
+_h() {{
+  _name=$1; shift; _rc=127; _out=
+  for _alt in "$@"; do
+    _out=$(eval "$_alt" 2>&1) && {{ _rc=0; break; }}
+    _rc=$?
+  done
+  printf '@@hatui:%s:begin:%s@@\n%s\n@@hatui:%s:end:%s:rc=%s@@\n' "$_N" "$_name" "$_out" "$_N" "$_name" "$_rc"
+}}
+_ka_json() {{
+  _pid=$($_P cat {pid_file} 2>/dev/null) || {{ echo "keepalived pid file {pid_file} not readable"; return 3; }}
+  _sig=$(keepalived --signum=JSON 2>/dev/null) || {{ echo "keepalived has no JSON support"; return 4; }}
+  $_P rm -f {json_file}
+  $_P kill -s "$_sig" "$_pid" || {{ echo "cannot signal keepalived pid $_pid"; return 5; }}
+  _i=0
+  while [ "$_i" -lt 40 ]; do
+    if [ -s {json_file} ]; then sleep 0.02; $_P cat {json_file}; return $?; fi
+    sleep 0.025; _i=$((_i+1))
+  done
+  echo "keepalived did not write {json_file}"; return 6
+}}
+"""
+
+_MARK = re.compile(r"^@@hatui:(?P<nonce>[0-9a-f]+):(?P<kind>begin|end):(?P<name>[A-Za-z0-9_.:-]+?)(?::rc=(?P<rc>-?\d+))?@@$")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One probe: a section name and shell alternatives tried in order."""
+
+    name: str
+    alternatives: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Section:
+    """What one probe printed on the node, and the exit code of the alternative used."""
+
+    name: str
+    rc: int
+    text: str
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+
+def new_nonce() -> str:
+    """A fresh random marker nonce for one poll."""
+    return secrets.token_hex(6)
+
+
+def build_script(
+    probes: Iterable[Probe],
+    *,
+    nonce: str,
+    prefix: Sequence[str] = (),
+    keepalived_pid_file: str = "/run/keepalived.pid",
+    keepalived_json_file: str = "/tmp/keepalived.json",
+) -> str:
+    """Render the batched poll script for one node.
+
+    ``prefix`` is the validated command prefix (e.g. ``("sudo", "-n")``); it is
+    put in front of each alternative by the caller when building probes and is
+    also used inside ``_ka_json``.
+    """
+    if not re.fullmatch(r"[0-9a-f]+", nonce):
+        raise ValueError("nonce must be lowercase hex")
+    lines = [
+        _PREAMBLE.format(
+            header=SCRIPT_HEADER,
+            nonce=nonce,
+            prefix=shlex.quote(shlex.join(prefix)),
+            pid_file=shlex.quote(keepalived_pid_file),
+            json_file=shlex.quote(keepalived_json_file),
+        ).rstrip("\n")
+    ]
+    for probe in probes:
+        if not re.fullmatch(r"[A-Za-z0-9_.:-]+", probe.name):
+            raise ValueError(f"bad probe name {probe.name!r}")
+        lines.append(shlex.join(["_h", probe.name, *probe.alternatives]))
+    return "\n".join(lines) + "\n"
+
+
+def split_sections(stdout: str, nonce: str) -> dict[str, Section]:
+    """Split the script's stdout into sections; lines outside markers are dropped.
+
+    A section whose end marker never came (the node was cut off mid-script) is
+    left out, so the caller sees the probe as missing rather than truncated.
+    """
+    sections: dict[str, Section] = {}
+    current: str | None = None
+    body: list[str] = []
+    for line in stdout.split("\n"):
+        m = _MARK.match(line)
+        if m is None or m.group("nonce") != nonce:
+            if current is not None:
+                body.append(line)
+            continue
+        if m.group("kind") == "begin":
+            current, body = m.group("name"), []
+        elif current == m.group("name") and m.group("rc") is not None:
+            sections[current] = Section(current, int(m.group("rc")), "\n".join(body))
+            current, body = None, []
+    return sections
