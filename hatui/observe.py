@@ -79,7 +79,14 @@ def build_node_snapshot(
     units_section = sections.get(catalog.UNITS)
     units = {}
     if units_section is not None:
-        units = {u.unit: u for u in parse_systemctl_show(units_section.text).units}
+        reported = parse_systemctl_show(units_section.text).units
+        asked = catalog.unit_names(config)
+        if len(reported) == len(asked):
+            # systemctl keeps command-line order but reports an alias's primary name
+            # (nfs-kernel-server → nfs-server), so match by position, not by Id.
+            units = dict(zip(asked, reported))
+        else:
+            units = {u.unit: u for u in reported}
     exports_section = sections.get(catalog.EXPORTS)
     stack_section = sections.get(catalog.CLUSTER_STACK)
     return NodeSnapshot(

@@ -1,0 +1,417 @@
+"""The whole simulated pair: nodes, keepalived/VRRP, services, mounts, DRBD.
+
+Time is simulated: :meth:`ClusterSim.tick` takes ``now`` in simulated seconds
+(the server multiplies real time by ``time_scale``), so tests run a whole
+failover in milliseconds. Wall-clock timestamps (journal, keepalived's
+``last_transition``, systemd's ActiveEnterTimestamp) come from ``wall_clock``.
+
+The automatic behaviour follows the seed's design: keepalived with nopreempt
+and initial state BACKUP on both nodes; a BACKUP that hears no advert for the
+master-down interval (3 x advert_int + (256 - priority)/256 s) becomes MASTER,
+adds the VIP first and then its notify_master runs a guarded node kit: promote
+DRBD (refused when the local disk is not UpToDate or the peer is Primary),
+mount, start NFS, start the DAG processor. Every automatic step is recorded in
+the node's ``journal`` as JSON-able dicts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from hatui.demo.drbd_machine import PRIMARY, UPTODATE, DrbdMachine
+from hatui.demo.vrrp import VrrpMixin
+
+FAILOVER_STEPS = ("promote", "mount", "nfs", "dag", "available")
+
+
+@dataclass
+class Unit:
+    """One systemd unit's visible state."""
+
+    name: str
+    active: bool = False
+    main_pid: int = 0
+    enter_wall: float | None = None  # ActiveEnterTimestamp (kept after stop, as systemd does)
+
+
+@dataclass
+class Keepalived:
+    """keepalived's VRRP instance VI_1 on one node."""
+
+    running: bool = True
+    state: str = "BACKUP"  # INIT / BACKUP / MASTER / FAULT
+    pid: int = 0
+    last_transition: float = 0.0
+    down_deadline: float | None = None  # simulated time the master-down timer fires
+    next_advert: float = 0.0
+    master_priority: int = 0
+    become_master: int = 0
+    release_master: int = 0
+    advert_sent: int = 0
+    advert_rcvd: int = 0
+    pri_zero_sent: int = 0
+    pri_zero_rcvd: int = 0
+
+
+@dataclass
+class SimNode:
+    name: str
+    address: str
+    priority: int
+    up: bool = True
+    vip: bool = False
+    mounted: bool = False
+    hung: bool = False  # the SSH server accepts but never answers (server.py obeys)
+    drop_pending: bool = False  # the SSH server cuts the next/current command
+    units: dict[str, Unit] = field(default_factory=dict)
+    ka: Keepalived = field(default_factory=Keepalived)
+    journal: list[dict[str, object]] = field(default_factory=list)
+    plan: list[tuple[float, str]] = field(default_factory=list)  # pending notify_master steps
+    last_heartbeat: float | None = None  # wall time of the DAG processor's last heartbeat
+    next_heartbeat: float = 0.0
+    heartbeats: int = 0
+    boot_wall: float = 0.0
+
+
+class ClusterSim(VrrpMixin):
+    """Two nodes, the first one starting active (MASTER, Primary, services up)."""
+
+    def __init__(
+        self,
+        names: tuple[str, str] = ("vm2", "vm12"),
+        *,
+        priorities: tuple[int, int] = (110, 100),
+        addresses: tuple[str, str] = ("192.168.83.2", "192.168.83.12"),
+        vip: str = "192.168.83.200/24",
+        interface: str = "eth0",
+        resource: str = "r0",
+        device: str = "/dev/drbd0",
+        mount_point: str = "/srv/ha",
+        fs_type: str = "ext4",
+        backing_disk: str = "/dev/vdb",
+        exports: tuple[str, ...] = ("/srv/ha/export",),
+        nfs_unit: str = "nfs-server.service",
+        dag_unit: str = "airflow-dag-processor.service",
+        keepalived_unit: str = "keepalived.service",
+        advert_int: float = 1.0,
+        step_delay: float = 1.0,
+        heartbeat_interval: float = 5.0,
+        sync_rate_kib_s: float = 40 * 1024,
+        wall_clock: Callable[[], float] | None = None,
+        now: float = 0.0,
+    ) -> None:
+        self.names = names
+        self.vip, self.interface = vip, interface
+        self.device, self.mount_point, self.fs_type = device, mount_point, fs_type
+        self.backing_disk, self.exports = backing_disk, exports
+        self.nfs_unit, self.dag_unit, self.keepalived_unit = nfs_unit, dag_unit, keepalived_unit
+        self.advert_int, self.step_delay, self.heartbeat_interval = advert_int, step_delay, heartbeat_interval
+        self.now = now
+        self._epoch0 = time.time() - now
+        self._wall = wall_clock or (lambda: self._epoch0 + self.now)
+        self._pids = itertools.count(1200, 37)
+        self.vrrp_blocked = False
+        seed = {"export/README": "hatui demo share", "export/data-0001": "initial"}
+        self.drbd = DrbdMachine(names, resource=resource, primary=names[0], blocks=seed,
+                                sync_rate_kib_s=sync_rate_kib_s, now=now)
+        self.nodes: dict[str, SimNode] = {}
+        wall = self.wall()
+        for name, prio, addr in zip(names, priorities, addresses):
+            node = SimNode(name, addr, prio, boot_wall=wall - 3600)
+            node.units = {u: Unit(u) for u in (nfs_unit, dag_unit, keepalived_unit)}
+            self.nodes[name] = node
+            self._start_unit(node, keepalived_unit, at=wall - 3500)
+            node.ka.pid = node.units[keepalived_unit].main_pid
+            node.ka.last_transition = wall - 3500
+            node.ka.down_deadline = now + self.master_down_interval(name)
+        # Steady state: the first node has been active for a while.
+        first = self.nodes[names[0]]
+        first.ka.state, first.ka.become_master, first.vip, first.mounted = "MASTER", 1, True, True
+        self.drbd.set_open(names[0], True)
+        for unit in (nfs_unit, dag_unit):
+            self._start_unit(first, unit, at=wall - 3400)
+        first.next_heartbeat, first.last_heartbeat = now, wall - 1
+        self.nodes[names[1]].ka.master_priority = first.priority
+
+    # ---- helpers ------------------------------------------------------------------
+
+    def wall(self) -> float:
+        return self._wall()
+
+    def node(self, name: str) -> SimNode:
+        if name not in self.nodes:
+            raise KeyError(f"no such node {name!r} (have {', '.join(self.names)})")
+        return self.nodes[name]
+
+    def peer_of(self, name: str) -> SimNode:
+        return next(n for k, n in self.nodes.items() if k != name)
+
+    def active_node(self) -> str | None:
+        """The node that serves the data: up, DRBD Primary and mounted (VIP holder first)."""
+        cands = [n for n in self.nodes.values() if n.up and n.mounted and self.drbd.node(n.name).role == PRIMARY]
+        cands.sort(key=lambda n: not n.vip)
+        return cands[0].name if cands else None
+
+    def unit(self, node: str, unit: str) -> Unit:
+        n = self.node(node)
+        return n.units.setdefault(unit, Unit(unit))
+
+    def _start_unit(self, node: SimNode, unit: str, at: float | None = None) -> None:
+        u = node.units.setdefault(unit, Unit(unit))
+        if not u.active:
+            u.active, u.main_pid, u.enter_wall = True, next(self._pids), at or self.wall()
+
+    def _stop_unit(self, node: SimNode, unit: str) -> None:
+        u = node.units.setdefault(unit, Unit(unit))
+        u.active, u.main_pid = False, 0
+
+    def record(self, node: str, step: str, detail: str, ok: bool = True) -> None:
+        """Append one automatic step to the node's journal (read by a later issue)."""
+        entry = {"ts": round(self.wall(), 6), "node": node, "step": step, "detail": detail, "ok": ok}
+        journal = self.nodes[node].journal
+        journal.append(entry)
+        del journal[:-500]
+
+    # ---- time -----------------------------------------------------------------------
+
+    def tick(self, now: float) -> None:
+        """Advance the whole pair to simulated time ``now``."""
+        now = max(now, self.now)
+        self.now = now
+        self._vrrp_tick(now)
+        for node in self.nodes.values():
+            while node.up and node.plan and node.plan[0][0] <= now:
+                _, step = node.plan.pop(0)
+                self._run_step(node, step)
+            self._heartbeat(node, now)
+        self.drbd.tick(now)
+
+    def _heartbeat(self, node: SimNode, now: float) -> None:
+        """The DAG processor writes its heartbeat (and a run record) to the shared disk."""
+        if not (node.up and self.unit(node.name, self.dag_unit).active) or now < node.next_heartbeat:
+            return
+        node.next_heartbeat = now + self.heartbeat_interval
+        if not node.mounted:
+            return  # no database on a missing filesystem: the heartbeat goes stale
+        wall = self.wall()
+        if self.drbd.write(node.name, "dag/heartbeat", f"{wall:.3f}").rc == 0:
+            node.heartbeats += 1
+            self.drbd.write(node.name, f"dag/run/{node.heartbeats % 64:02d}", f"{node.name} {wall:.3f}")
+            node.last_heartbeat = wall
+
+    # ---- the node kit (notify scripts) ---------------------------------------------------
+
+    def _notify_master(self, node: SimNode) -> None:
+        """Schedule the guarded takeover: each step a little simulated time apart."""
+        node.plan = [(self.now + self.step_delay * (i + 1), s) for i, s in enumerate(FAILOVER_STEPS)]
+
+    def _run_step(self, node: SimNode, step: str) -> None:
+        name = node.name
+        if step == "promote":
+            d = self.drbd.node(name)
+            if self.drbd.connected(name) and self.drbd.peer(name).role == PRIMARY:
+                return self._abort(node, step, "refused: peer is Primary (would be two primaries)")
+            if d.disk != UPTODATE:
+                return self._abort(node, step, f"refused: local disk is {d.disk}, not UpToDate")
+            res = self.drbd.primary(name)
+            if res.rc != 0:
+                return self._abort(node, step, res.stderr.strip())
+            self.record(name, step, f"drbdadm primary {self.drbd.resource}")
+        elif step == "mount":
+            err = self.mount(name)
+            if err:
+                return self._abort(node, step, err)
+            self.record(name, step, f"mount {self.device} {self.mount_point}")
+        elif step == "nfs":
+            self._start_unit(node, self.nfs_unit)
+            self.record(name, step, f"systemctl start {self.nfs_unit}")
+        elif step == "dag":
+            self._start_unit(node, self.dag_unit)
+            node.next_heartbeat = self.now
+            self.record(name, step, f"systemctl start {self.dag_unit}")
+        elif step == "available":
+            self.record(name, step, "services available on the VIP")
+
+    def _abort(self, node: SimNode, step: str, why: str) -> None:
+        node.plan = []
+        self.record(node.name, step, why, ok=False)
+
+    def _release(self, node: SimNode, why: str) -> None:
+        """notify_backup/notify_stop: stop services, unmount, demote (reverse order)."""
+        node.plan = []
+        did = []
+        for unit in (self.dag_unit, self.nfs_unit):
+            if node.units[unit].active:
+                self._stop_unit(node, unit)
+                did.append(f"stop {unit}")
+        if node.mounted:
+            self.umount(node.name)
+            did.append("umount")
+        if self.drbd.node(node.name).role == PRIMARY and self.drbd.secondary(node.name).rc == 0:
+            did.append("secondary")
+        if did:
+            self.record(node.name, "release", f"{why}: {', '.join(did)}")
+
+    # ---- node operations (also used by the node shell) -------------------------------------
+
+    def mount(self, name: str) -> str | None:
+        """Mount the DRBD device; returns mount(8)'s error text or None."""
+        node = self.node(name)
+        if node.mounted:
+            return f"mount: {self.mount_point}: {self.device} already mounted on {self.mount_point}."
+        if self.drbd.node(name).role != PRIMARY:
+            return f"mount: {self.mount_point}: mount(2) system call failed: Wrong medium type."
+        node.mounted = True
+        self.drbd.set_open(name, True)
+        return None
+
+    def umount(self, name: str) -> str | None:
+        node = self.node(name)
+        if not node.mounted:
+            return f"umount: {self.mount_point}: not mounted."
+        if any(node.units[u].active for u in (self.nfs_unit, self.dag_unit)):
+            return f"umount: {self.mount_point}: target is busy."
+        node.mounted = False
+        self.drbd.set_open(name, False)
+        return None
+
+    def start_service(self, name: str, unit: str) -> None:
+        if unit == self.keepalived_unit:
+            return self.start_keepalived(name)
+        node = self.node(name)
+        self._start_unit(node, unit)
+        if unit == self.dag_unit:
+            node.next_heartbeat = self.now
+
+    def stop_service(self, name: str, unit: str) -> None:
+        if unit == self.keepalived_unit:
+            return self.stop_keepalived(name)
+        self._stop_unit(self.node(name), unit)
+
+    def write(self, key: str, value: str) -> str:
+        """Write through the active node; returns its name (ValueError if none)."""
+        name = self.active_node()
+        if name is None:
+            raise ValueError("no active node: nothing is mounted on a Primary")
+        res = self.drbd.write(name, key, value)
+        if res.rc != 0:
+            raise ValueError(res.stderr.strip())
+        return name
+
+    def read(self, key: str, node: str | None = None) -> str | None:
+        name = node or self.active_node()
+        return None if name is None else self.drbd.read(name, key)
+
+    # ---- faults ---------------------------------------------------------------------------
+
+    def crash(self, name: str) -> None:
+        node = self.node(name)
+        if not node.up:
+            return
+        node.up, node.vip, node.mounted, node.plan = False, False, False, []
+        node.hung = node.drop_pending = False
+        for u in node.units.values():
+            u.active, u.main_pid = False, 0
+        node.ka = Keepalived(running=False, state="INIT")
+        self.drbd.crash(name)
+
+    def restore(self, name: str) -> None:
+        """Reboot: DRBD comes back Secondary and reconnects; keepalived starts BACKUP."""
+        node = self.node(name)
+        if node.up:
+            return
+        node.up, node.boot_wall = True, self.wall()
+        self.drbd.restore(name)
+        self.start_keepalived(name)
+        self.record(name, "rejoin", "booted: DRBD Secondary, keepalived BACKUP (nopreempt)")
+
+    def cut_link(self) -> None:
+        """Replication link down (the dedicated DRBD link; VRRP is separate)."""
+        self.drbd.cut_link()
+
+    def heal_link(self) -> None:
+        self.drbd.heal_link()
+
+    def hang(self, name: str) -> None:
+        self.node(name).hung = True
+
+    def unhang(self, name: str) -> None:
+        self.node(name).hung = False
+
+    def drop(self, name: str) -> None:
+        self.node(name).drop_pending = True
+
+    def split_brain(self) -> None:
+        """A real split brain: cut the link, both Primary with divergent writes, heal."""
+        a, b = self.names
+        active = self.active_node() or a
+        victim = b if active == a else a
+        self.drbd.cut_link(immediate=True)
+        stamp = f"{self.wall():.3f}"
+        # --force: what an unguarded notify script does (even over a half-synced disk).
+        self.drbd.primary(active, force=True)
+        self.drbd.write(active, "splitbrain/survivor", f"{active} {stamp}")
+        if self.drbd.primary(victim, force=True).rc == 0:
+            self.drbd.write(victim, "splitbrain/victim", f"{victim} {stamp}")
+            self.drbd.write(victim, "export/data-0001", f"overwritten on {victim}")
+        self.record(victim, "promote", "split-brain scenario: promoted while the peer was unreachable")
+        self.drbd.heal_link()
+
+    def sync(self, keys: int = 100) -> None:
+        """Start a visible resync: cut the link, write ``keys`` blocks, heal."""
+        name = self.active_node()
+        if name is None:
+            raise ValueError("no active node to write through")
+        self.drbd.cut_link(immediate=True)
+        for i in range(keys):
+            self.drbd.write(name, f"sync/{i:04d}", f"{self.wall():.3f}")
+        self.drbd.heal_link()
+
+    FAULTS = ("crash", "restore", "cut-link", "heal-link", "stop-service", "start-service",
+              "stop-keepalived", "start-keepalived", "block-vrrp", "unblock-vrrp", "split-brain",
+              "hang", "unhang", "drop", "sync")
+
+    def fault(self, kind: str, node: str | None = None, unit: str | None = None) -> str:
+        """Dispatch a fault by name (``hatui-sim fault``, the thread handle, the TUI)."""
+        kind = kind.replace("_", "-")
+        needs_node = {"crash", "restore", "stop-service", "start-service", "stop-keepalived",
+                      "start-keepalived", "hang", "unhang", "drop"}
+        if kind not in self.FAULTS:
+            raise ValueError(f"unknown fault {kind!r}; one of: {', '.join(self.FAULTS)}")
+        if kind in needs_node:
+            if node is None:
+                raise ValueError(f"fault {kind} needs a node")
+            self.node(node)
+        if kind in ("stop-service", "start-service"):
+            if not unit:
+                raise ValueError(f"fault {kind} needs a unit")
+            (self.stop_service if kind == "stop-service" else self.start_service)(node, unit)
+            return f"{kind} {node} {unit}"
+        simple: dict[str, Callable[[], None]] = {
+            "cut-link": self.cut_link, "heal-link": self.heal_link, "block-vrrp": self.block_vrrp,
+            "unblock-vrrp": self.unblock_vrrp, "split-brain": self.split_brain, "sync": self.sync,
+        }
+        if kind in simple:
+            simple[kind]()
+        else:
+            getattr(self, kind.replace("-", "_"))(node)
+        return f"{kind} {node or ''}".strip()
+
+    def snapshot(self) -> dict[str, object]:
+        """JSON-able state of the whole simulation (``hatui-sim state``)."""
+        nodes = {}
+        for name, n in self.nodes.items():
+            nodes[name] = {
+                "up": n.up, "address": n.address, "priority": n.priority, "vip": n.vip,
+                "mounted": n.mounted, "hung": n.hung, "drop_pending": n.drop_pending,
+                "keepalived": {"running": n.ka.running, "state": n.ka.state if n.ka.running else "STOP",
+                               "become_master": n.ka.become_master},
+                "units": {u.name: {"active": u.active, "pid": u.main_pid} for u in n.units.values()},
+                "last_heartbeat": n.last_heartbeat, "journal": list(n.journal),
+            }
+        return {"now": self.now, "wall": self.wall(), "active": self.active_node(),
+                "vrrp_blocked": self.vrrp_blocked, "link_up": self.drbd.link_up,
+                "nodes": nodes, "drbd": self.drbd.snapshot()}

@@ -1,0 +1,446 @@
+"""A pure DRBD state machine: one resource replicated between two nodes.
+
+No I/O, no asyncio, no SSH: time comes in through ``tick(now)`` and every
+command returns a :class:`CommandResult` with DRBD's own refusal text and exit
+code. The demo pair and the network-namespace lab both drive it, so it must
+stay free of transport concerns.
+
+Model (deliberately small, but faithful where hatui looks):
+
+* Each node holds ``blocks`` (key -> value, each key stands for 4 MiB of the
+  device), a data ``generation`` (DRBD's current UUID) and an ``out_of_sync``
+  set (its bitmap: keys written while the peer could not get them).
+* The pair remembers ``synced_generation``: the generation both sides had the
+  last time they were in sync. A node whose generation differs has new data.
+* Protocol C: a write on a connected Primary lands on both sides before it
+  returns. A write that cannot be replicated lands locally, is marked
+  out-of-sync, and (first time) starts a new generation.
+* Handshake on reconnect: one side new -> it is SyncSource; both new -> split
+  brain (both StandAlone) unless one side said ``--discard-my-data``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+KIB_PER_BLOCK = 4 * 1024  # each key is "4 MiB" so a resync takes visible time
+BACKING_KIB = 2 * 1024 * 1024  # 2 GiB backing disk
+DEFAULT_DEVICE_KIB = BACKING_KIB - 72  # DRBD keeps its metadata at the end
+
+PRIMARY, SECONDARY, UNKNOWN = "Primary", "Secondary", "Unknown"
+UPTODATE, INCONSISTENT, OUTDATED, DUNKNOWN = "UpToDate", "Inconsistent", "Outdated", "DUnknown"
+CONNECTED, CONNECTING, STANDALONE, UNCONNECTED = "Connected", "Connecting", "StandAlone", "Unconnected"
+ESTABLISHED, OFF = "Established", "Off"
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a drbdadm command printed and its exit code."""
+
+    rc: int
+    stdout: str = ""
+    stderr: str = ""
+
+
+@dataclass
+class DrbdNode:
+    """DRBD's view on one node (the peer's fields are derived, not stored)."""
+
+    name: str
+    node_id: int
+    up: bool = True
+    role: str = SECONDARY
+    disk: str = UPTODATE
+    conn: str = CONNECTED
+    conn_since: float = 0.0
+    lost_since: float | None = None  # path broken but not yet noticed (ping timeout)
+    want_connect: bool = True  # False after `disconnect` or split brain: StandAlone
+    discard_my_data: bool = False
+    needs_full_sync: bool = False  # an invalidate that has not finished yet
+    open_count: int = 0  # mounted / held open: blocks `secondary`
+    blocks: dict[str, str] = field(default_factory=dict)
+    generation: int = 1
+    out_of_sync: set[str] = field(default_factory=set)
+    written_kib: int = 0
+    sent_kib: int = 0
+    received_kib: int = 0
+
+
+@dataclass
+class SyncJob:
+    """A running resync or online verify."""
+
+    kind: str  # "resync" or "verify"
+    source: str
+    target: str
+    keys: set[str]
+    full: bool
+    total_kib: int
+    left_kib: float
+    rate_kib_s: float
+    started: float
+
+
+class DrbdMachine:
+    """Resource ``r0`` between two nodes; the first name starts as Primary."""
+
+    def __init__(
+        self,
+        names: tuple[str, str] = ("vm2", "vm12"),
+        *,
+        resource: str = "r0",
+        minor: int = 0,
+        device_kib: int = DEFAULT_DEVICE_KIB,
+        sync_rate_kib_s: float = 40 * 1024,
+        verify_rate_kib_s: float = 200 * 1024,
+        ping_timeout: float = 1.0,
+        connect_retry: float = 0.5,
+        primary: str | None = None,
+        blocks: dict[str, str] | None = None,
+        now: float = 0.0,
+    ) -> None:
+        self.resource, self.minor, self.device_kib = resource, minor, device_kib
+        self.sync_rate_kib_s, self.verify_rate_kib_s = sync_rate_kib_s, verify_rate_kib_s
+        self.ping_timeout, self.connect_retry = ping_timeout, connect_retry
+        self.nodes = {n: DrbdNode(n, i, blocks=dict(blocks or {})) for i, n in enumerate(names)}
+        self.nodes[primary or names[0]].role = PRIMARY
+        self.synced_generation = 1
+        self._next_generation = 2
+        self.link_up = True
+        self.sync: SyncJob | None = None
+        self.now = now
+        self.log: list[tuple[float, str, str]] = []  # (time, node, kernel-style message)
+        self.helpers: list[tuple[float, str, str]] = []  # (time, node, helper) e.g. split-brain
+
+    # ---- queries --------------------------------------------------------------
+
+    def node(self, name: str) -> DrbdNode:
+        return self.nodes[name]
+
+    def peer(self, name: str) -> DrbdNode:
+        return next(n for k, n in self.nodes.items() if k != name)
+
+    def connected(self, name: str) -> bool:
+        return self.nodes[name].conn == CONNECTED
+
+    def replication(self, name: str) -> str:
+        if not self.connected(name):
+            return OFF
+        job = self.sync
+        if job is None:
+            return ESTABLISHED
+        if job.kind == "verify":
+            return "VerifyS" if job.source == name else "VerifyT"
+        return "SyncSource" if job.source == name else "SyncTarget"
+
+    def peer_role(self, name: str) -> str:
+        return self.peer(name).role if self.connected(name) else UNKNOWN
+
+    def peer_disk(self, name: str) -> str:
+        return self.peer(name).disk if self.connected(name) else DUNKNOWN
+
+    def out_of_sync_kib(self, name: str) -> int:
+        """What this node's bitmap says the peer lacks (or, when target, it lacks)."""
+        if self.sync is not None and self.sync.kind == "resync" and self.connected(name):
+            return int(self.sync.left_kib)
+        if self.connected(name):
+            return 0
+        node = self.nodes[name]
+        if node.needs_full_sync:
+            return self.device_kib
+        return min(self.device_kib, len(node.out_of_sync) * KIB_PER_BLOCK)
+
+    def percent_in_sync(self, name: str) -> float:
+        return round(100.0 * (1 - self.out_of_sync_kib(name) / self.device_kib), 2)
+
+    def sync_progress(self, name: str) -> dict[str, float] | None:
+        """done % of the running resync/verify (0 -> 100), speed KiB/s, ETA s."""
+        job = self.sync
+        if job is None or not self.connected(name):
+            return None
+        done = 100.0 * (job.total_kib - job.left_kib) / job.total_kib if job.total_kib else 100.0
+        return {
+            "done": round(min(done, 100.0), 2),
+            "speed_kib_s": job.rate_kib_s,
+            "eta_s": job.left_kib / job.rate_kib_s if job.rate_kib_s else 0.0,
+            "total_kib": float(job.total_kib),
+            "left_kib": float(job.left_kib),
+        }
+
+    def held_open(self, name: str) -> bool:
+        return self.nodes[name].open_count > 0
+
+    # ---- data path ------------------------------------------------------------
+
+    def write(self, name: str, key: str, value: str) -> CommandResult:
+        """Application write through ``name``'s /dev/drbd0 (must be Primary)."""
+        node = self.nodes[name]
+        if not node.up or node.role != PRIMARY:
+            return CommandResult(1, stderr=f"/dev/drbd{self.minor}: Wrong medium type\n")
+        node.blocks[key] = value
+        node.written_kib += KIB_PER_BLOCK
+        peer = self.peer(name)
+        if self.connected(name) and self._path_ok():
+            # Protocol C: acknowledged only once the peer has it too.
+            peer.blocks[key] = value
+            node.sent_kib += KIB_PER_BLOCK
+            peer.received_kib += KIB_PER_BLOCK
+        else:
+            node.out_of_sync.add(key)
+            if node.generation == self.synced_generation:
+                node.generation = self._new_generation()
+        return CommandResult(0)
+
+    def read(self, name: str, key: str) -> str | None:
+        return self.nodes[name].blocks.get(key)
+
+    def set_open(self, name: str, is_open: bool) -> None:
+        """The filesystem on top mounted (held open) or unmounted."""
+        self.nodes[name].open_count = 1 if is_open else 0
+
+    # ---- commands (drbdadm verbs) ----------------------------------------------
+
+    def _fail(self, code: int, text: str, rc: int, cmd: str) -> CommandResult:
+        err = f"{self.resource}: State change failed: ({code}) {text}\n"
+        err += f"Command 'drbdsetup {cmd} {self.resource}' terminated with exit code {rc}\n"
+        return CommandResult(rc, stderr=err)
+
+    def primary(self, name: str, *, force: bool = False) -> CommandResult:
+        node = self.nodes[name]
+        if node.role == PRIMARY:
+            return CommandResult(0)
+        if self.connected(name) and self.peer(name).role == PRIMARY:
+            return self._fail(-1, "Multiple primaries not allowed by config", 11, "primary")
+        if node.disk != UPTODATE and not force:
+            return self._fail(-2, "Need access to UpToDate data", 17, "primary")
+        if force and node.disk != UPTODATE:
+            # --force declares these (possibly stale) blocks the truth: new data history.
+            node.disk = UPTODATE
+            node.needs_full_sync = False
+            if self.sync is not None and self.sync.target == name:
+                self.sync = None
+            node.generation = self._new_generation()
+        node.role = PRIMARY
+        return CommandResult(0)
+
+    def secondary(self, name: str) -> CommandResult:
+        node = self.nodes[name]
+        if node.role == SECONDARY:
+            return CommandResult(0)
+        if node.open_count > 0:
+            return self._fail(-12, "Device is held open by someone", 11, "secondary")
+        node.role = SECONDARY
+        return CommandResult(0)
+
+    def connect(self, name: str, *, discard_my_data: bool = False) -> CommandResult:
+        node = self.nodes[name]
+        node.want_connect = True
+        node.discard_my_data = discard_my_data or node.discard_my_data
+        if node.conn == STANDALONE:
+            self._set_conn(node, CONNECTING)
+        return CommandResult(0)
+
+    def disconnect(self, name: str) -> CommandResult:
+        node = self.nodes[name]
+        was_connected = node.conn == CONNECTED
+        node.want_connect = False
+        self._set_conn(node, STANDALONE)
+        if was_connected:
+            self._abort_sync()
+            peer = self.peer(name)
+            if peer.up and peer.conn == CONNECTED:
+                # A clean disconnect is noticed at once, no ping timeout.
+                self._set_conn(peer, UNCONNECTED)
+        return CommandResult(0)
+
+    def invalidate(self, name: str) -> CommandResult:
+        """Throw away local data: full resync with this node as SyncTarget."""
+        return self._start_full(self.peer(name).name, name, "invalidate")
+
+    def invalidate_remote(self, name: str) -> CommandResult:
+        return self._start_full(name, self.peer(name).name, "invalidate-remote")
+
+    def verify(self, name: str) -> CommandResult:
+        if not self.connected(name) or self.sync is not None:
+            return self._fail(-15, "Need a connection to start verify or resync", 11, "verify")
+        self.sync = SyncJob("verify", name, self.peer(name).name, set(), True, self.device_kib,
+                            float(self.device_kib), self.verify_rate_kib_s, self.now)
+        self._log(name, "Starting Online Verify from sector 0")
+        return CommandResult(0)
+
+    def _start_full(self, source: str, target: str, verb: str) -> CommandResult:
+        if not self.connected(source) or self.sync is not None:
+            return self._fail(-15, "Need a connection to start verify or resync", 11, verb)
+        if self.nodes[target].role == PRIMARY:
+            return self._fail(-2, "Need access to UpToDate data", 17, verb)
+        self.nodes[target].needs_full_sync = True
+        self._start_resync(source, target)
+        return CommandResult(0)
+
+    # ---- faults -----------------------------------------------------------------
+
+    def cut_link(self, *, immediate: bool = False) -> None:
+        """Replication link down; sides notice after ping_timeout (or now)."""
+        self.link_up = False
+        if immediate:
+            for node in self.nodes.values():
+                if node.up and node.conn == CONNECTED:
+                    self._lose(node, "Network failure (immediate)")
+
+    def heal_link(self) -> None:
+        self.link_up = True
+
+    def crash(self, name: str) -> None:
+        """The node dies; its DRBD state is frozen until :meth:`restore`."""
+        node = self.nodes[name]
+        node.up = False
+        node.open_count = 0
+
+    def restore(self, name: str) -> None:
+        """The node boots again: Secondary, trying to connect, disk as it was."""
+        node = self.nodes[name]
+        node.up, node.role, node.open_count = True, SECONDARY, 0
+        node.want_connect, node.discard_my_data, node.lost_since = True, False, None
+        self._set_conn(node, CONNECTING)
+
+    # ---- time -------------------------------------------------------------------
+
+    def tick(self, now: float) -> None:
+        """Advance to ``now``: notice lost links, reconnect, progress resync."""
+        dt = max(0.0, now - self.now)
+        self.now = now
+        for node in self.nodes.values():
+            if not node.up:
+                continue
+            if node.conn == CONNECTED and not self._path_ok():
+                if node.lost_since is None:
+                    node.lost_since = now
+                if now - node.lost_since >= self.ping_timeout:
+                    self._lose(node, "PingAck did not arrive in time.")
+            elif node.conn == CONNECTED:
+                node.lost_since = None
+            if node.conn == UNCONNECTED and node.want_connect and now - node.conn_since >= self.connect_retry:
+                self._set_conn(node, CONNECTING)
+        a, b = self.nodes.values()
+        if self._path_ok() and a.conn == CONNECTING and b.conn == CONNECTING:
+            self._handshake(a, b)
+        self._advance(dt)
+
+    def _path_ok(self) -> bool:
+        return self.link_up and all(n.up for n in self.nodes.values())
+
+    def _lose(self, node: DrbdNode, why: str) -> None:
+        self._log(node.name, why)
+        self._abort_sync()
+        node.lost_since = None
+        self._set_conn(node, UNCONNECTED)
+
+    def _set_conn(self, node: DrbdNode, state: str) -> None:
+        node.conn, node.conn_since = state, self.now
+
+    def _handshake(self, a: DrbdNode, b: DrbdNode) -> None:
+        a_new = a.generation != self.synced_generation
+        b_new = b.generation != self.synced_generation
+        source = target = None
+        if a_new and b_new:
+            if a.discard_my_data != b.discard_my_data:
+                source, target = (b, a) if a.discard_my_data else (a, b)
+            else:
+                for node in (a, b):
+                    self._log(node.name, "Split-Brain detected, dropping connection!")
+                    self.helpers.append((self.now, node.name, "split-brain"))
+                    node.want_connect = False
+                    self._set_conn(node, STANDALONE)
+                return
+        elif a_new or b_new:
+            source, target = (a, b) if a_new else (b, a)
+        elif a.disk == UPTODATE and b.disk != UPTODATE:
+            source, target = a, b
+        elif b.disk == UPTODATE and a.disk != UPTODATE:
+            source, target = b, a
+        for node in (a, b):
+            node.discard_my_data = False
+            node.lost_since = None
+            self._set_conn(node, CONNECTED)
+            self._log(node.name, f"Handshake to peer {self.peer(node.name).node_id} successful")
+        if source is None:
+            self.synced_generation = a.generation
+            a.out_of_sync.clear()
+            b.out_of_sync.clear()
+        else:
+            self._start_resync(source.name, target.name)
+
+    def _start_resync(self, source: str, target: str) -> None:
+        src, tgt = self.nodes[source], self.nodes[target]
+        keys = src.out_of_sync | tgt.out_of_sync
+        full = tgt.needs_full_sync
+        if full:
+            keys |= set(src.blocks) | set(tgt.blocks)
+        total = self.device_kib if full else max(1, len(keys)) * KIB_PER_BLOCK
+        total = min(total, self.device_kib)
+        tgt.disk = INCONSISTENT
+        self.sync = SyncJob("resync", source, target, keys, full, total, float(total),
+                            self.sync_rate_kib_s, self.now)
+        self._log(source, f"Began resync as SyncSource (will sync {total} KB [{total // 4} bits set]).")
+        self._log(target, f"Began resync as SyncTarget (will sync {total} KB [{total // 4} bits set]).")
+
+    def _abort_sync(self) -> None:
+        job, self.sync = self.sync, None
+        if job is not None and job.kind == "resync":
+            # The bitmap keeps what is still to do; the target stays Inconsistent.
+            self.nodes[job.source].out_of_sync |= job.keys
+
+    def _advance(self, dt: float) -> None:
+        job = self.sync
+        if job is None:
+            return
+        job.left_kib = max(0.0, job.left_kib - job.rate_kib_s * dt)
+        if job.left_kib > 0:
+            return
+        src, tgt = self.nodes[job.source], self.nodes[job.target]
+        self.sync = None
+        secs = max(1, round(self.now - job.started))
+        if job.kind == "verify":
+            diff = {k for k in set(src.blocks) | set(tgt.blocks) if src.blocks.get(k) != tgt.blocks.get(k)}
+            src.out_of_sync |= diff
+            self._log(job.source, f"Online verify done (total {secs} sec; paused 0 sec; "
+                                  f"{int(job.rate_kib_s)} K/sec), out of sync: {len(diff) * KIB_PER_BLOCK} KiB")
+            return
+        if job.full:
+            tgt.blocks = dict(src.blocks)
+        for key in job.keys:
+            if key in src.blocks:
+                tgt.blocks[key] = src.blocks[key]
+            else:
+                tgt.blocks.pop(key, None)
+        src.sent_kib += job.total_kib
+        tgt.received_kib += job.total_kib
+        tgt.disk, tgt.needs_full_sync = UPTODATE, False
+        tgt.generation = src.generation
+        self.synced_generation = src.generation
+        src.out_of_sync.clear()
+        tgt.out_of_sync.clear()
+        for name in (job.source, job.target):
+            self._log(name, f"Resync done (total {secs} sec; paused 0 sec; {int(job.rate_kib_s)} K/sec)")
+
+    def _new_generation(self) -> int:
+        gen, self._next_generation = self._next_generation, self._next_generation + 1
+        return gen
+
+    def _log(self, node: str, message: str) -> None:
+        self.log.append((self.now, node, f"drbd {self.resource}: {message}"))
+        del self.log[:-200]  # bounded: the demo runs for hours
+
+    def snapshot(self) -> dict[str, object]:
+        """JSON-able state for ``hatui-sim state`` and tests."""
+        nodes = {}
+        for name, n in self.nodes.items():
+            nodes[name] = {
+                "up": n.up, "role": n.role, "disk": n.disk, "connection": n.conn,
+                "replication": self.replication(name), "peer_role": self.peer_role(name),
+                "peer_disk": self.peer_disk(name), "generation": n.generation,
+                "out_of_sync": sorted(n.out_of_sync), "out_of_sync_kib": self.out_of_sync_kib(name),
+                "open": n.open_count > 0, "blocks": dict(n.blocks), "progress": self.sync_progress(name),
+            }
+        return {"resource": self.resource, "link_up": self.link_up,
+                "synced_generation": self.synced_generation, "nodes": nodes}

@@ -1,0 +1,294 @@
+"""Render one simulated node's state in the real tools' output formats.
+
+Every function returns exactly what the real command prints on stdout (shapes
+checked against the fixtures in shared/fixtures and the tools' sources), so
+hatui's parsers see no difference between the demo and a real node.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Sequence
+
+from hatui.demo.cluster_sim import ClusterSim
+from hatui.demo.drbd_machine import BACKING_KIB, CONNECTED
+
+_FOREVER = 4294967295
+_KA_STATE = {"INIT": 0, "BACKUP": 1, "MASTER": 2, "FAULT": 3}
+
+
+def _num(value: float) -> float | int:
+    """100 not 100.0: DRBD prints whole percentages without a fraction."""
+    return int(value) if float(value).is_integer() else value
+
+
+def _mac(index: int) -> str:
+    return f"52:54:00:83:00:{index:02x}"
+
+
+# ---- DRBD -----------------------------------------------------------------------
+
+
+def drbd_status_json(sim: ClusterSim, name: str) -> str:
+    """``drbdsetup status --json`` (DRBD 9), keys as the established fixture."""
+    m, d, p = sim.drbd, sim.drbd.node(name), sim.drbd.peer(name)
+    progress = m.sync_progress(name)
+    peer_device: dict[str, object] = {
+        "volume": 0, "replication-state": m.replication(name), "peer-disk-state": m.peer_disk(name),
+        "peer-client": False, "resync-suspended": "no", "received": d.received_kib, "sent": d.sent_kib,
+        "out-of-sync": m.out_of_sync_kib(name), "pending": 0, "unacked": 0,
+        "has-sync-details": progress is not None, "has-online-verify-details": False,
+        "percent-in-sync": _num(m.percent_in_sync(name)),
+    }
+    if progress is not None:
+        verify = m.replication(name).startswith("Verify")
+        peer_device["has-online-verify-details"] = verify
+        peer_device["has-sync-details"] = not verify
+    doc = [{
+        "name": m.resource, "node-id": d.node_id, "role": d.role, "suspended": False,
+        "write-ordering": "flush",
+        "devices": [{
+            "volume": 0, "minor": m.minor, "disk-state": d.disk, "client": False, "quorum": True,
+            "size": m.device_kib, "read": 0, "written": d.written_kib, "al-writes": 0, "bm-writes": 0,
+            "upper-pending": 0, "lower-pending": 0,
+        }],
+        "connections": [{
+            "peer-node-id": p.node_id, "name": p.name, "connection-state": d.conn, "congested": False,
+            "peer-role": m.peer_role(name), "ap-in-flight": 0, "rs-in-flight": 0,
+            "peer_devices": [peer_device],
+        }],
+    }]
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def drbdadm_status(sim: ClusterSim, name: str) -> str:
+    """``drbdadm status`` text as drbd-utils 9 prints it when stdout is not a tty."""
+    m, d, p = sim.drbd, sim.drbd.node(name), sim.drbd.peer(name)
+    lines = [f"{m.resource} role:{d.role}", f"  disk:{d.disk} client:no"]
+    if d.conn != CONNECTED:
+        lines.append(f"  {p.name} connection:{d.conn}")
+    else:
+        lines.append(f"  {p.name} role:{m.peer_role(name)}")
+        fields = []
+        repl = m.replication(name)
+        if repl != "Established":
+            fields.append(f"replication:{repl}")
+        fields.append(f"peer-disk:{m.peer_disk(name)}")
+        progress = m.sync_progress(name)
+        if progress is not None:
+            fields.append(f"done:{progress['done']:.2f}")
+        fields.append("peer-client:no")
+        lines.append("    " + " ".join(fields))
+    return "\n".join(lines) + "\n\n"
+
+
+def proc_drbd(sim: ClusterSim, name: str) -> str:
+    """``cat /proc/drbd`` in DRBD 8.4 style (the oldest fallback source)."""
+    m, d = sim.drbd, sim.drbd.node(name)
+    repl = m.replication(name)
+    if d.conn == CONNECTED:
+        cs = "Connected" if repl == "Established" else repl
+    else:
+        cs = {"Connecting": "WFConnection", "Unconnected": "WFConnection"}.get(d.conn, d.conn)
+    peer_role = m.peer_role(name)
+    oos = m.out_of_sync_kib(name)
+    out = [
+        "version: 8.4.11 (api:1/proto:86-101)",
+        f" {m.minor}: cs:{cs} ro:{d.role}/{peer_role} ds:{d.disk}/{m.peer_disk(name)} C r-----",
+        f"    ns:{d.sent_kib} nr:{d.received_kib} dw:{d.written_kib} dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 "
+        f"ep:1 wo:f oos:{oos}",
+    ]
+    progress = m.sync_progress(name)
+    if progress is not None:
+        done = progress["done"]
+        bar = int(done / 5)
+        total_m = int(progress["total_kib"] // 1024)
+        left_m = int(progress["left_kib"] // 1024)
+        eta = int(progress["eta_s"])
+        speed = f"{int(progress['speed_kib_s']):,}"
+        label = "verified" if repl.startswith("Verify") else "sync'ed"
+        out.append(f"\t[{'=' * bar}>{'.' * (19 - bar)}] {label}: {done:.1f}% ({left_m}/{total_m})M")
+        out.append(f"\tfinish: {eta // 3600}:{eta // 60 % 60:02d}:{eta % 60:02d} speed: {speed} ({speed}) K/sec")
+    return "\n".join(out) + "\n"
+
+
+def drbd_events2_now(sim: ClusterSim, name: str, *, statistics: bool = False, timestamps: bool = False) -> str:
+    """``drbdsetup events2 --now [--statistics] [--timestamps]``: the initial dump, ``exists -`` last."""
+    m, d, p = sim.drbd, sim.drbd.node(name), sim.drbd.peer(name)
+    r = m.resource
+    res = f"exists resource name:{r} role:{d.role} suspended:no"
+    conn = f"exists connection name:{r} peer-node-id:{p.node_id} conn-name:{p.name} connection:{d.conn} role:{m.peer_role(name)}"
+    dev = f"exists device name:{r} volume:0 minor:{m.minor} disk:{d.disk} client:no quorum:yes"
+    pdev = (f"exists peer-device name:{r} peer-node-id:{p.node_id} conn-name:{p.name} volume:0 "
+            f"replication:{m.replication(name)} peer-disk:{m.peer_disk(name)} peer-client:no resync-suspended:no")
+    if statistics:
+        res += " write-ordering:flush"
+        conn += " congested:no ap-in-flight:0 rs-in-flight:0"
+        dev += (f" size:{m.device_kib} read:0 written:{d.written_kib} al-writes:0 bm-writes:0 "
+                "upper-pending:0 lower-pending:0 al-suspended:no blocked:no")
+        pdev += (f" received:{d.received_kib} sent:{d.sent_kib} out-of-sync:{m.out_of_sync_kib(name)} "
+                 "pending:0 unacked:0")
+        progress = m.sync_progress(name)
+        if progress is not None:
+            pdev += f" done:{progress['done']:.2f} eta:{int(progress['eta_s'])}"
+    lines = [res, conn, dev, pdev, "exists -"]
+    if timestamps:
+        stamp = _iso(sim.wall())
+        lines = [f"{stamp} {line}" for line in lines]
+    return "\n".join(lines) + "\n"
+
+
+def _iso(wall: float) -> str:
+    micro = int(round((wall % 1) * 1_000_000)) % 1_000_000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(wall)) + f".{micro:06d}+00:00"
+
+
+# ---- network and keepalived ---------------------------------------------------------
+
+
+def ip_addr_json(sim: ClusterSim, name: str) -> str:
+    """``ip -j addr``: lo and the service interface, the VIP as a labelled secondary."""
+    node = sim.node(name)
+    idx = sim.names.index(name) + 1
+    vip_addr, vip_len = sim.vip.split("/")
+    lo = {"ifindex": 1, "ifname": "lo", "flags": ["LOOPBACK", "UP", "LOWER_UP"], "mtu": 65536,
+          "qdisc": "noqueue", "operstate": "UNKNOWN", "group": "default", "txqlen": 1000,
+          "link_type": "loopback", "address": "00:00:00:00:00:00", "broadcast": "00:00:00:00:00:00",
+          "addr_info": [
+              {"family": "inet", "local": "127.0.0.1", "prefixlen": 8, "scope": "host", "label": "lo",
+               "valid_life_time": _FOREVER, "preferred_life_time": _FOREVER},
+              {"family": "inet6", "local": "::1", "prefixlen": 128, "scope": "host",
+               "valid_life_time": _FOREVER, "preferred_life_time": _FOREVER}]}
+    addrs: list[dict[str, object]] = [
+        {"family": "inet", "local": node.address, "prefixlen": int(vip_len), "scope": "global",
+         "label": sim.interface, "valid_life_time": _FOREVER, "preferred_life_time": _FOREVER}]
+    if node.vip:
+        addrs.append({"family": "inet", "local": vip_addr, "prefixlen": int(vip_len), "scope": "global",
+                      "secondary": True, "label": f"{sim.interface}:vip",
+                      "valid_life_time": _FOREVER, "preferred_life_time": _FOREVER})
+    addrs.append({"family": "inet6", "local": f"fe80::5054:ff:fe83:{idx:x}", "prefixlen": 64, "scope": "link",
+                  "valid_life_time": _FOREVER, "preferred_life_time": _FOREVER})
+    eth = {"ifindex": 2, "ifname": sim.interface, "flags": ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"],
+           "mtu": 1500, "qdisc": "fq_codel", "operstate": "UP", "group": "default", "txqlen": 1000,
+           "link_type": "ether", "address": _mac(idx), "broadcast": "ff:ff:ff:ff:ff:ff", "addr_info": addrs}
+    return json.dumps([lo, eth], separators=(",", ":")) + "\n"
+
+
+def keepalived_json(sim: ClusterSim, name: str) -> str:
+    """The file keepalived writes on its JSON signal (``/tmp/keepalived.json``)."""
+    node = sim.node(name)
+    ka = node.ka
+    state = _KA_STATE.get(ka.state, 0)
+    vip = f"{sim.vip} dev {sim.interface} scope global label {sim.interface}:vip" + (" set" if node.vip else "")
+    data = {
+        "iname": "VI_1", "dont_track_primary": 0, "skip_check_adv_addr": 0, "strict_mode": 0,
+        "vmac_ifname": "", "ifp_ifname": sim.interface, "master_priority": ka.master_priority,
+        "last_transition": round(ka.last_transition, 6), "garp_delay": 5, "garp_refresh": 0, "garp_rep": 5,
+        "garp_refresh_rep": 1, "garp_lower_prio_delay": 5, "garp_lower_prio_rep": 5,
+        "lower_prio_no_advert": 0, "higher_prio_send_advert": 0, "vrid": 83,
+        "base_priority": node.priority, "effective_priority": node.priority, "vipset": node.vip,
+        "promote_secondaries": False, "adver_int": int(sim.advert_int), "master_adver_int": int(sim.advert_int),
+        "accept": 1, "nopreempt": True, "preempt_delay": 0, "state": state, "wantstate": state,
+        "version": 2, "smtp_alert": False, "notify_deleted": False, "vips": [vip], "auth_type": 0,
+    }
+    stats = {
+        "advert_rcvd": ka.advert_rcvd, "advert_sent": ka.advert_sent, "become_master": ka.become_master,
+        "release_master": ka.release_master, "packet_len_err": 0, "advert_interval_err": 0, "ip_ttl_err": 0,
+        "invalid_type_rcvd": 0, "addr_list_err": 0, "invalid_authtype": 0, "authtype_mismatch": 0,
+        "auth_failure": 0, "pri_zero_rcvd": ka.pri_zero_rcvd, "pri_zero_sent": ka.pri_zero_sent,
+    }
+    # keepalived's JSON writer escapes "/" as "\/"; both are valid JSON.
+    return json.dumps([{"data": data, "stats": stats}], separators=(",", ":")).replace("/", "\\/")
+
+
+# ---- systemd, mounts, disks, NFS -------------------------------------------------------
+
+# systemd prints the properties in its D-Bus table order (service interface first,
+# then unit), not in the order of -p; parsers must not depend on either.
+_PROP_ORDER = ("Type", "Restart", "MainPID", "ExecMainPID", "Id", "Names", "Description", "LoadState",
+               "ActiveState", "SubState", "UnitFileState", "ActiveEnterTimestamp",
+               "ActiveEnterTimestampMonotonic", "InactiveEnterTimestamp", "Result")
+
+
+def systemd_timestamp(wall: float | None) -> str:
+    if wall is None:
+        return ""
+    return time.strftime("%a %Y-%m-%d %H:%M:%S UTC", time.gmtime(wall))
+
+
+def systemctl_show(sim: ClusterSim, name: str, props: Sequence[str], units: Sequence[str]) -> str:
+    """``systemctl show -p A,B U1 U2``: KEY=VALUE blocks separated by a blank line."""
+    known = set(sim.node(name).units)
+    blocks = []
+    for unit_name in units:
+        if "." not in unit_name:
+            unit_name += ".service"
+        unit = sim.unit(name, unit_name) if unit_name in known else None
+        values = {
+            "Id": unit_name, "Names": unit_name, "Type": "simple", "Restart": "no",
+            "LoadState": "loaded" if unit else "not-found",
+            "ActiveState": "active" if unit and unit.active else "inactive",
+            "SubState": "running" if unit and unit.active else "dead",
+            "MainPID": str(unit.main_pid if unit else 0), "ExecMainPID": str(unit.main_pid if unit else 0),
+            "ActiveEnterTimestamp": systemd_timestamp(unit.enter_wall if unit else None),
+            "Description": unit_name, "UnitFileState": "enabled" if unit else "", "Result": "success",
+        }
+        wanted = list(props) if props else list(_PROP_ORDER)
+        ordered = sorted((p for p in wanted if p in values), key=_PROP_ORDER.index)
+        blocks.append("\n".join(f"{p}={values[p]}" for p in dict.fromkeys(ordered)))
+    return "\n\n".join(blocks) + ("\n" if blocks else "")
+
+
+def findmnt_json(sim: ClusterSim, name: str, columns: Sequence[str], mountpoint: str) -> tuple[str, int]:
+    """``findmnt -J -o ... --mountpoint X``: nothing and exit 1 when not mounted."""
+    node = sim.node(name)
+    if not node.mounted or mountpoint.rstrip("/") != sim.mount_point:
+        return "", 1
+    values = {"target": sim.mount_point, "source": sim.device, "fstype": sim.fs_type,
+              "options": "rw,relatime", "fsroot": "/", "size": None}
+    cols = [c.lower() for c in columns] or ["target", "source", "fstype", "options"]
+    entry = {c: values.get(c) for c in cols}
+    return json.dumps({"filesystems": [entry]}, indent=3) + "\n", 0
+
+
+def lsblk_json(sim: ClusterSim, name: str, columns: Sequence[str], devices: Sequence[str]) -> tuple[str, int]:
+    """``lsblk -J -b -o NAME,PATH,... /dev/vdb``: the backing disk with drbd0 as its holder."""
+    node = sim.node(name)
+    cols = [c.lower() for c in columns] or ["name", "maj:min", "rm", "size", "ro", "type", "mountpoint"]
+
+    def row(dev_name: str, path: str, size: int, mnt: str | None) -> dict[str, object]:
+        values = {"name": dev_name, "path": path, "type": "disk", "size": size, "ro": False, "rm": False,
+                  "state": None, "mountpoint": mnt, "mountpoints": [mnt], "maj:min": "252:16", "fstype": None}
+        return {c: values.get(c) for c in cols}
+
+    disk = row(sim.backing_disk.rsplit("/", 1)[-1], sim.backing_disk, BACKING_KIB * 1024, None)
+    drbd = row(sim.device.rsplit("/", 1)[-1], sim.device, sim.drbd.device_kib * 1024,
+               sim.mount_point if node.mounted else None)
+    disk["children"] = [drbd]
+    for dev in devices:
+        if dev not in (sim.backing_disk, sim.device):
+            return "", 32
+    return json.dumps({"blockdevices": [disk]}, indent=3) + "\n", 0
+
+
+def exportfs_v(sim: ClusterSim, name: str) -> str:
+    """``exportfs -v``: nfs-utils pads the path to 14 columns (longer: own line)."""
+    node = sim.node(name)
+    if not node.units[sim.nfs_unit].active:
+        return ""
+    opts = "(sync,wdelay,hide,no_subtree_check,fsid={fsid},sec=sys,rw,secure,root_squash,no_all_squash)"
+    out = []
+    for i, path in enumerate(sim.exports, start=1):
+        sep = "\n\t\t" if len(path) > 14 else "\t"
+        out.append(f"{path:<14}{sep}<world>{opts.format(fsid=i)}")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def date_output(wall: float, fmt: str | None) -> str:
+    """``date`` with the few formats hatui uses (+%s.%N, +%s, default)."""
+    if fmt is None:
+        return time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(wall)) + "\n"
+    nanos = f"{int((wall % 1) * 1e9):09d}"
+    text = fmt.lstrip("+").replace("%s", str(int(wall))).replace("%N", nanos)
+    return time.strftime(text, time.gmtime(wall)) + "\n"
