@@ -68,6 +68,12 @@ def vip_placement(snap: ClusterSnapshot) -> Iterator[Finding]:
         yield Finding(CRIT, Layer.VIP, f"VIP {vip} is on neither node: clients cannot connect",
                       "Check keepalived on the DRBD Primary (state FAULT? track script failing?).",
                       "vip-on-neither")
+    elif not holders and up:
+        down = ", ".join(n.name for n in snap.nodes if not n.reachable)
+        yield Finding(CRIT, Layer.VIP, f"VIP {vip} is not on {up[0].name}, and {down} cannot be asked: "
+                      "clients probably cannot connect", f"If {down} is really down, keepalived on "
+                      f"{up[0].name} should take the VIP within seconds; if it does not, check its state.",
+                      "vip-on-neither")
     first = snap.config.drbd[0].resource
     for name in holders:
         role = snap.node(name).drbd_role(first)

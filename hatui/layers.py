@@ -64,14 +64,14 @@ def node_layers(snap: ClusterSnapshot, name: str) -> tuple[LayerState, ...]:
     active = snap.is_active(name)
     rows = [_vip(snap, node), _keepalived(snap, node, active)]
     nfs = _unit_layer(Layer.NFS, node, cfg.services.nfs.unit, active)
-    if node.exports is not None and cfg.services.nfs.exports:
+    if node.exports is not None and cfg.services.nfs.exports and nfs.state in ("active", "reloading"):
         have = {e.path for e in node.exports.exports}
         n = sum(1 for p in cfg.services.nfs.exports if p in have)
         nfs = LayerState(nfs.layer, nfs.state, f"{nfs.detail}, exports {n}/{len(cfg.services.nfs.exports)}",
                          nfs.health, (catalog.UNITS, catalog.EXPORTS))
     rows.append(nfs)
     dag = _unit_layer(Layer.DAG, node, cfg.services.dag_processor.unit, active)
-    if node.dag_health is not None:
+    if node.dag_health is not None and dag.state == "active":
         verdict = "health ok" if node.dag_health.ok else f"health exit {node.dag_health.rc}"
         dag = LayerState(dag.layer, dag.state, f"{dag.detail}, {verdict}", dag.health,
                          (catalog.UNITS, catalog.DAG_HEALTH))

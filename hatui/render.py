@@ -50,8 +50,8 @@ def node_heading(snap: ClusterSnapshot, node: NodeSnapshot, now: float | None = 
         text.append("  ★ ACTIVE", style="bold cyan")
     else:
         text.append("  ☆ standby", style="dim")
-    latency = f", {node.latency * 1000:.0f} ms" if node.latency is not None else ""
-    text.append(f"  polled {age_text(now - node.polled_at)} ago{latency}", style="dim")
+    latency = f" {node.latency * 1000:.0f}ms" if node.latency is not None else ""
+    text.append(f"  {age_text(now - node.polled_at)} ago{latency}", style="dim")
     return text
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import statistics
 import sys
@@ -21,8 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from contextlib import asynccontextmanager
+
 from hatui.config import load_config
-from hatui.demo.server import DemoPair
 from hatui.poller import ClusterPoller
 from hatui.probes import catalog
 
@@ -47,10 +49,27 @@ def fmt(samples: list[float]) -> str:
     return f"median {statistics.median(samples) * 1000:7.1f} ms  (min {min(samples) * 1000:6.1f}, max {max(samples) * 1000:6.1f})"
 
 
+@asynccontextmanager
+async def demo_process(tmp: str):
+    """The demo pair in its own process, as an operator's nodes would be: its CPU is not ours."""
+    config_path = Path(tmp) / "demo.toml"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hatui.cli", "demo", "--headless", "--write-config", str(config_path),
+        stdout=asyncio.subprocess.PIPE, env={**os.environ, "HATUI_STATE_DIR": str(Path(tmp) / "state")},
+    )
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        if b"ready" not in line:
+            raise SystemExit(f"demo did not start: {line!r}")
+        yield config_path
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
 async def main(rounds: int) -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        config_path = Path(tmp) / "demo.toml"
-        async with await DemoPair.start(config_path, state_dir=Path(tmp) / "state", time_scale=1.0) as pair:
+        async with demo_process(tmp) as config_path:
             config = load_config(config_path)
             poller = ClusterPoller(config)
             await poller.poll()  # open both connections; not measured
