@@ -24,6 +24,7 @@ from hatui.probes.records import (
     UnitStatus,
     VrrpInstance,
 )
+from hatui.probes.journal import JournalEntry
 from hatui.probes.script import Section
 from hatui.states import Role, Severity
 
@@ -84,6 +85,7 @@ class NodeSnapshot:
     cluster_stack: ProcessReport | None = None
     clock: float | None = None  # the node's own clock at poll time
     dag_health: Section | None = None
+    journal: tuple[JournalEntry, ...] = ()  # the node kit's automatic steps, oldest first
 
     @property
     def holds_vip(self) -> bool:

@@ -13,6 +13,7 @@ from hatui.config import Config
 from hatui.model import NodeSnapshot
 from hatui.probes import catalog
 from hatui.probes.drbd import parse_drbd
+from hatui.probes.journal import JournalEntry, parse_journal
 from hatui.probes.keepalived import parse_keepalived_data, parse_keepalived_json
 from hatui.probes.net import interfaces_holding, parse_ip_addr
 from hatui.probes.nfs import parse_exportfs
@@ -58,6 +59,12 @@ def _clock(section: Section | None) -> float | None:
         return float(section.text.strip())
     except ValueError:
         return None
+
+
+def _journal(section: Section | None) -> tuple[JournalEntry, ...]:
+    if section is None or not section.ok:
+        return ()
+    return parse_journal(section.text)
 
 
 def build_node_snapshot(
@@ -111,6 +118,7 @@ def build_node_snapshot(
         cluster_stack=parse_pgrep(stack_section.text) if stack_section else None,
         clock=_clock(sections.get(catalog.CLOCK)),
         dag_health=sections.get(catalog.DAG_HEALTH),
+        journal=_journal(sections.get(catalog.JOURNAL)),
     )
 
 

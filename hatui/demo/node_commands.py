@@ -11,6 +11,8 @@ import json
 import re
 from typing import TYPE_CHECKING
 
+from hatui.probes.catalog import NODE_JOURNAL_PATH as JOURNAL_PATH
+
 from hatui.demo import formats as fmt
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -120,7 +122,25 @@ class CommandsMixin:
             return fmt.keepalived_json(self.sim, self.node) if self.json_dumped else None
         if path == "/etc/hostname":
             return self.node + "\n"
+        if path == JOURNAL_PATH:
+            return "".join(json.dumps(e) + "\n" for e in node.journal) or None
         return None
+
+    def cmd_tail(self, args, stdin):
+        """`tail -n N FILE` (the node-journal probe)."""
+        count, files, it = 10, [], iter(args)
+        for arg in it:
+            if arg == "-n":
+                count = int(next(it, "10"))
+            elif arg.startswith("-n"):
+                count = int(arg[2:])
+            else:
+                files.append(arg)
+        text = self._file(files[0]) if files else stdin
+        if text is None:
+            return "", f"tail: cannot open '{files[0]}' for reading: No such file or directory\n", 1
+        lines = text.splitlines(keepends=True)
+        return _ok("".join(lines[-count:] if count else []))
 
     def cmd_rm(self, args, stdin):
         if self.json_file in args:

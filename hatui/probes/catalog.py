@@ -28,6 +28,7 @@ DAG_HEALTH = "dag_health"
 JOURNAL = "journal"
 
 NODE_JOURNAL_PATH = "/var/lib/hatui/journal.jsonl"
+JOURNAL_LINES = 200
 
 
 def mount_section(resource: str) -> str:
@@ -71,6 +72,9 @@ def poll_probes(config: Config, *, include_slow: bool) -> list[Probe]:
         Probe(EXPORTS, (_cmd(config, "exportfs", "-v"),)),
         Probe(CLUSTER_STACK, (shlex.join(["pgrep", "-l", "-x", "pacemakerd|corosync"]),)),
         Probe(CLOCK, ("date +%s.%N",)),
+        # The node kit's notify scripts append their automatic steps here; an
+        # absent file (no kit installed) is a normal, quiet case.
+        Probe(JOURNAL, (shlex.join(["tail", "-n", str(JOURNAL_LINES), NODE_JOURNAL_PATH]),)),
     ]
     for res in config.drbd:
         probes.append(Probe(mount_section(res.resource), (_cmd(
