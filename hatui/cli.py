@@ -99,9 +99,6 @@ def status_timeout(config: Config) -> float:
 @one_line_errors
 def status(opts: dict, as_json: bool, watch: bool, from_dir: str | None, timeout: float | None) -> None:
     """One-shot picture of both nodes; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
-    from hatui.render import status_view
-    from hatui.status_doc import status_document
-
     if from_dir:
         from hatui.capture import load_capture_config, snapshot_from_dir
 
@@ -119,9 +116,13 @@ def status(opts: dict, as_json: bool, watch: bool, from_dir: str | None, timeout
         except (asyncio.TimeoutError, TimeoutError):
             fail(f"no answer from the pair within {limit:g}s")
     if as_json:
+        from hatui.status_doc import status_document
+
         click.echo(json.dumps(status_document(snap), indent=2))
     else:
-        from rich.console import Console
+        from rich.console import Console  # imported only here: a --json check stays lean
+
+        from hatui.render import status_view
 
         Console().print(status_view(snap))
     sys.exit(severity_rank(snap.verdict))
