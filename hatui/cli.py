@@ -19,7 +19,7 @@ import click
 from hatui import paths
 from hatui.config import Config, load_config, resolve_config_path
 from hatui.errors import HatuiError
-from hatui.states import Severity, severity_rank
+from hatui.states import severity_rank
 
 EXIT_UNKNOWN = 3
 
@@ -244,6 +244,13 @@ def demo_fault(opts: dict, kind: str, args: tuple[str, ...]) -> None:
         raise HatuiError(f"cannot reach the demo pair: {last}")
 
     click.echo(asyncio.run(send()) or f"fault {kind} injected")
+
+
+# --- actions: failover, failback, resync, timeline, lock (hatui/actions/commands.py) ---------
+
+from hatui.actions.commands import register as _register_actions  # noqa: E402 - after `main` exists
+
+_register_actions(main)
 
 
 if __name__ == "__main__":

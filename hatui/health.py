@@ -80,7 +80,7 @@ def vip_placement(snap: ClusterSnapshot) -> Iterator[Finding]:
         if role is not None and role != Role.PRIMARY:
             yield Finding(CRIT, Layer.VIP, f"VIP {vip} is on {name}, whose DRBD {first} is {role}: "
                           "clients reach a node that cannot serve the data",
-                          f"Fail over properly (hatui failover) or move the VIP back to the DRBD Primary.",
+                          "Fail over properly (hatui failover) or move the VIP back to the DRBD Primary.",
                           "vip-on-secondary", name)
 
 

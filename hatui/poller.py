@@ -82,5 +82,10 @@ class ClusterPoller:
         self.previous = snapshot
         return snapshot
 
+    def retry_now(self) -> None:
+        """Skip reconnect backoff on every node (used by the console's refresh key)."""
+        for transport in self.transports.values():
+            transport.reset_backoff()
+
     async def close(self) -> None:
         await asyncio.gather(*(t.close() for t in self.transports.values()))

@@ -111,6 +111,11 @@ class NodeTransport:
             self.last_error = None
             return self._conn
 
+    def reset_backoff(self) -> None:
+        """Let the next call try to connect at once (an operator asked to refresh now)."""
+        self._backoff = 0.0
+        self._retry_at = 0.0
+
     def _explain_connect_failure(self, exc: BaseException) -> TransportError:
         where = self._where()
         if isinstance(exc, asyncssh.HostKeyNotVerifiable):

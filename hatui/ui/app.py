@@ -1,0 +1,261 @@
+"""The live console: a Textual app that polls the pair in a worker and renders the model.
+
+The UI never blocks on SSH: polling runs in one worker loop (``r`` wakes it
+early); every poll yields a :class:`~hatui.model.ClusterSnapshot`, from which
+the screens derive what they show. Anything with ``async poll()`` and
+``async close()`` can stand in for the poller (tests use a scripted one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+
+from hatui.config import Config
+from hatui.errors import HatuiError
+from hatui.model import ClusterSnapshot
+from hatui.states import Severity
+from hatui.ui import themes
+from hatui.ui.commands import ConsoleCommands
+from hatui.ui.detail_screen import DetailScreen
+from hatui.ui.header import Freshness
+from hatui.ui.help_screen import HelpScreen
+from hatui.ui.history import RoleTracker, SpeedHistory, StateEvent, sync_view, transitions
+from hatui.ui.main_screen import MainScreen
+from hatui.ui.node_stack import NodeStack
+
+HERE = Path(__file__).parent
+# Each screen and widget has its stylesheet beside it; the app loads them all once.
+STYLESHEETS = ["main_screen.tcss", "header.tcss", "node_stack.tcss", "link.tcss", "findings.tcss",
+               "event_log.tcss", "timing_log.tcss", "detail_screen.tcss", "help_screen.tcss"]
+
+
+class Poller(Protocol):
+    async def poll(self) -> ClusterSnapshot: ...
+
+    async def close(self) -> None: ...
+
+
+class HatuiApp(App):
+    """The operations console for one HA pair."""
+
+    TITLE = "hatui"
+    CSS_PATH = [HERE / name for name in STYLESHEETS]
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("slash", "filter", "Filter events", key_display="/"),
+        Binding("t", "cycle_theme", "Theme"),
+        Binding("escape", "back", "Back", show=False, key_display="esc"),
+        Binding("f", "show_panel('findings')", "Findings pane", show=False),
+        Binding("e", "show_panel('events')", "Events pane", show=False),
+        Binding("l", "show_panel('timing')", "Timing pane", show=False),
+    ]
+    # Actions that change the cluster: hidden and refused in --read-only. The
+    # actions issue adds its action names here (failover, failback, resync …).
+    MUTATING_ACTIONS: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        read_only: bool = False,
+        theme: str | None = None,
+        poller: Poller | None = None,
+        clock: Callable[[], float] = time.time,
+        poll_interval: float | None = None,
+        themes_folder: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.read_only = read_only
+        self.poller: Poller | None = poller
+        self.clock = clock
+        self.poll_interval = poll_interval if poll_interval is not None else config.cluster.poll_interval
+        self.snapshot: ClusterSnapshot | None = None
+        self.poll_error: str | None = None
+        self.poll_count = 0
+        self.roles = RoleTracker()
+        self.speeds = SpeedHistory()
+        self._wake = asyncio.Event()
+        available, self.theme_problems = themes.load_themes(themes_folder)
+        for item in available.values():
+            self.register_theme(item)
+        self.theme_names = sorted(n for n in available if n.startswith("hatui-"))
+        self.theme = themes.resolve_theme(theme or config.theme, {**available, **self.available_themes})
+
+    # --- setup and polling -----------------------------------------------------------
+
+    def get_default_screen(self) -> Screen:
+        return MainScreen(self.config, read_only=self.read_only)
+
+    @property
+    def main(self) -> MainScreen:
+        screen = self.screen_stack[0] if self.screen_stack else self.screen
+        assert isinstance(screen, MainScreen)
+        return screen
+
+    def on_mount(self) -> None:
+        for problem in self.theme_problems:
+            self.notify(problem, title="theme file ignored", severity="warning")
+
+    def start_polling(self) -> None:
+        """Called by the main screen once its widgets exist."""
+        if self.poller is None:
+            from hatui.poller import ClusterPoller
+
+            self.poller = ClusterPoller(self.config)
+        self._tick()
+        self.run_worker(self._poll_loop(), name="poller", group="poll", exclusive=True)
+        self.set_interval(1.0, self._tick, name="age-tick")
+
+    async def on_unmount(self) -> None:
+        if self.poller is not None:
+            try:
+                await asyncio.wait_for(self.poller.close(), 2)
+            except Exception:  # shutting down: nothing useful to tell the operator
+                pass
+
+    def poll_timeout(self) -> float:
+        """Bound on one whole poll; the poller bounds each node itself, this catches the rest."""
+        cluster = self.config.cluster
+        return cluster.connect_timeout + cluster.command_timeout + 5
+
+    async def _poll_loop(self) -> None:
+        while True:
+            self._wake.clear()
+            await self.poll_once()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            except TimeoutError:
+                pass
+
+    async def poll_once(self) -> None:
+        assert self.poller is not None
+        try:
+            snap = await asyncio.wait_for(self.poller.poll(), self.poll_timeout())
+        except (TimeoutError, asyncio.TimeoutError):
+            self._poll_failed(f"no answer within {self.poll_timeout():g}s")
+        except HatuiError as exc:
+            self._poll_failed(str(exc))
+        except Exception as exc:  # a bug must not stop the console: show it and keep polling
+            self._poll_failed(f"{type(exc).__name__}: {exc}")
+        else:
+            self.poll_error = None
+            self.apply_snapshot(snap)
+        self.poll_count += 1
+
+    def _poll_failed(self, message: str) -> None:
+        if message != self.poll_error:
+            self.main.add_events([StateEvent(self.clock(), None, "poll", "ok", "failed", Severity.WARNING, message)])
+        self.poll_error = message
+        self._tick()
+
+    def freshness(self) -> Freshness:
+        # Data older than a few poll intervals is no longer shown as current.
+        return Freshness(self.clock(), max(3 * self.poll_interval, self.poll_interval + 2))
+
+    def apply_snapshot(self, snap: ClusterSnapshot) -> None:
+        """Show a new snapshot: stacks, link, findings, and the events since the last one."""
+        prev, self.snapshot = self.snapshot, snap
+        events = transitions(prev, snap)
+        if prev is None:
+            events = [StateEvent(snap.taken_at, None, "first poll", "", f"verdict {snap.verdict}",
+                                 snap.verdict, f"VIP on {' + '.join(snap.vip_holders) or 'nobody'}")]
+        views = {r.resource: sync_view(snap, r.resource) for r in self.config.drbd}
+        speeds = {name: self.speeds.update(name, view) for name, view in views.items()}
+        main = self.main
+        main.show_snapshot(snap, self.freshness(), views, speeds, self.poll_error)
+        main.add_events(events)
+        main.add_timing(self.roles.update(snap))
+        if isinstance(self.screen, DetailScreen):
+            self.screen.show(snap)
+
+    def _tick(self) -> None:
+        self.main.tick(self.snapshot, self.freshness(), self.poll_error)
+
+    async def wait_for_poll(self, count: int, timeout: float = 10.0) -> None:
+        """Until ``count`` polls have completed (tests and the benchmark use this)."""
+        deadline = time.monotonic() + timeout
+        while self.poll_count < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {self.poll_count} of {count} polls done")
+            await asyncio.sleep(0.005)
+
+    # --- commands --------------------------------------------------------------------
+
+    def allows(self, action: str) -> bool:
+        """False for an action that would change the cluster while read-only."""
+        return not (self.read_only and action.split("(")[0] in self.MUTATING_ACTIONS)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.allows(action)
+
+    def console_commands(self) -> list[tuple[str, str, str]]:
+        """(key, action, description) of every console command allowed now, in binding order."""
+        seen: set[str] = set()
+        out = []
+        for cls in type(self).__mro__:
+            if not (isinstance(cls, type) and issubclass(cls, HatuiApp)):
+                continue
+            for item in cls.__dict__.get("BINDINGS", ()):
+                binding = item if isinstance(item, Binding) else Binding(*item)
+                if binding.action in seen or not binding.description or not self.allows(binding.action):
+                    continue
+                seen.add(binding.action)
+                out.append((binding.key_display or binding.key.split(",")[0], binding.action, binding.description))
+        return out
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            rows = [(key, description) for key, _, description in self.console_commands()]
+            self.push_screen(HelpScreen(rows, self.read_only))
+
+    def action_refresh(self) -> None:
+        retry_now = getattr(self.poller, "retry_now", None)
+        if retry_now is not None:  # an operator asking for "now" should not wait out a backoff
+            retry_now()
+        self._wake.set()
+
+    def action_filter(self) -> None:
+        self._to_main()
+        self.main.open_filter()
+
+    def action_show_panel(self, name: str) -> None:
+        self._to_main()
+        self.main.show_panel(name)
+
+    def action_back(self) -> None:
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+        else:
+            self.main.focus_stacks()
+
+    def action_cycle_theme(self) -> None:
+        names = self.theme_names or [self.theme]
+        index = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(index + 1) % len(names)]
+        self.notify(f"theme {self.theme}", timeout=2)
+
+    def _to_main(self) -> None:
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def on_node_stack_selected(self, message: NodeStack.Selected) -> None:
+        if self.snapshot is not None:
+            self.push_screen(DetailScreen(message.node, message.row, self.snapshot))
+
+
+def run_console(config: Config, *, read_only: bool, theme: str | None) -> None:
+    """Entry point used by ``hatui`` and ``hatui demo``."""
+    HatuiApp(config, read_only=read_only, theme=theme).run()

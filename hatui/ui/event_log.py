@@ -1,0 +1,100 @@
+"""Every state transition on either node, time-stamped, newest at the bottom, filterable with `/`."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.widgets import Input, Static
+
+from hatui.layers import GLYPH
+from hatui.ui import cells
+from hatui.ui.history import StateEvent
+
+MAX_EVENTS = 1000
+
+
+def event_content(event: StateEvent) -> Content:
+    return Content.assemble(
+        (cells.clock_text(event.at), cells.MUTED), " ",
+        (GLYPH[event.health], cells.STYLE[event.health]), " ", event.text,
+    )
+
+
+class EventLog(Vertical):
+    """The log plus a filter box that `/` opens; esc clears the filter."""
+
+    BINDINGS = [Binding("escape", "clear_filter", "Clear filter", show=False)]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.events: deque[StateEvent] = deque(maxlen=MAX_EVENTS)
+        self.filter_text = ""
+        self.hint = ""
+        self.border_title = "Events"
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="events-scroll", can_focus=True):
+            yield Static("", id="events-body")
+        yield Input(placeholder="filter events (esc clears)", id="events-filter")
+
+    def on_mount(self) -> None:
+        self.query_one("#events-filter", Input).display = False
+        self.render_events()
+
+    def add(self, events: list[StateEvent]) -> None:
+        if not events:
+            return
+        self.events.extend(events)
+        self.render_events()
+
+    def matching(self) -> list[StateEvent]:
+        needle = self.filter_text.lower()
+        return [e for e in self.events if needle in f"{cells.clock_text(e.at)} {e.health} {e.text}".lower()]
+
+    def render_events(self) -> None:
+        shown = self.matching()
+        if shown:
+            body = Content("\n").join(event_content(e) for e in shown)
+        elif self.filter_text:
+            body = Content.styled(f"no event matches {self.filter_text!r}", cells.MUTED)
+        else:
+            body = Content.styled("no state change yet", cells.MUTED)
+        self.query_one("#events-body", Static).update(body)
+        if self.filter_text:
+            self.border_subtitle = f"filter: {self.filter_text} ({len(shown)}/{len(self.events)})"
+        else:
+            self.border_subtitle = self.hint
+        self.query_one("#events-scroll", VerticalScroll).scroll_end(animate=False, immediate=False)
+
+    def set_hint(self, hint: str) -> None:
+        self.hint = hint
+        if not self.filter_text:
+            self.border_subtitle = hint
+
+    def open_filter(self) -> None:
+        box = self.query_one("#events-filter", Input)
+        box.display = True
+        box.value = self.filter_text
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self.render_events()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.input.display = bool(self.filter_text)
+        self.query_one("#events-scroll").focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#events-filter", Input)
+        had_focus = box.has_focus
+        box.value = ""
+        box.display = False
+        self.filter_text = ""
+        self.render_events()
+        if had_focus:
+            self.query_one("#events-scroll").focus()

@@ -1,0 +1,49 @@
+"""`?`: every key of the console, including actions added later (from the app's bindings)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+NAVIGATION = (
+    ("↑ ↓  j k", "select a layer in the focused node's stack"),
+    ("← →  h", "switch to the other node's stack"),
+    ("tab / shift+tab", "move focus between stacks and panes"),
+    ("enter", "details and raw command output of the selected layer"),
+    ("esc", "back / clear the event filter"),
+    ("ctrl+p", "command palette: every command by name"),
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    """A modal list of keys; any of esc, q, ? closes it."""
+
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def __init__(self, commands: list[tuple[str, str]], read_only: bool) -> None:
+        super().__init__()
+        self.commands = commands
+        self.read_only = read_only
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Static(self._content(), id="help-text")
+
+    def _content(self) -> Content:
+        width = max(len(k) for k, _ in (*NAVIGATION, *self.commands)) + 2
+        lines = [Content.styled("Keys", "bold underline"), Content("")]
+        lines += [Content.assemble((key.ljust(width), "bold $accent"), text) for key, text in self.commands]
+        lines += [Content(""), Content.styled("Navigation", "bold underline")]
+        lines += [Content.assemble((key.ljust(width), "bold $accent"), text) for key, text in NAVIGATION]
+        if self.read_only:
+            lines += [Content(""), Content.styled("READ-ONLY: keys that change the cluster are off.", "bold $warning")]
+        lines += [Content(""), Content.styled("Every state has a glyph and a word: ✔ OK  ▲ WARNING  ✖ CRITICAL  ? UNKNOWN;"
+                                              "  ★ active node, ☆ standby.", "$text-muted")]
+        return Content("\n").join(lines)
+
+    def action_dismiss(self) -> None:
+        self.dismiss(None)

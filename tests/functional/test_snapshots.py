@@ -1,0 +1,38 @@
+"""SVG snapshots of the main screen (pytest-textual-snapshot): update with --snapshot-update after looking."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.functional import scenarios as sc
+from tests.functional.conftest import make_app
+
+SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
+# Each scene is the sequence of polls that leads to it, so events, timing and sparkline have history.
+SCENES = {
+    "healthy": lambda: [sc.healthy()],
+    "syncing": lambda: [sc.healthy(), sc.syncing(20.0, 20480.0, sc.T0 + 2), sc.syncing(30.0, 30720.0, sc.T0 + 3),
+                        sc.syncing(42.5, 40960.0, sc.T0 + 4)],
+    "split_brain": lambda: [sc.healthy(), sc.split_brain()],
+    "node_down": lambda: [sc.healthy(), sc.crashed_before_failover(), sc.node_down()],
+}
+
+
+def _after_polls(count: int):
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await app.wait_for_poll(1)
+        for n in range(2, count + 1):
+            await pilot.press("r")
+            await app.wait_for_poll(n)
+        await pilot.pause()
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("scene", SCENES)
+def test_main_screen(snap_compare, scene: str, size: str) -> None:
+    snapshots = SCENES[scene]()
+    assert snap_compare(make_app(*snapshots), terminal_size=SIZES[size], run_before=_after_polls(len(snapshots)))
