@@ -248,7 +248,7 @@ def demo_fault(opts: dict, kind: str, args: tuple[str, ...]) -> None:
 
 # --- actions: failover, failback, resync, timeline, lock (hatui/actions/commands.py) ---------
 
-from hatui.actions.commands import register as _register_actions  # noqa: E402 - after `main` exists
+from hatui.actions.commands import register as _register_actions  # after `main` exists
 
 _register_actions(main)
 

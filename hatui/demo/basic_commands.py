@@ -10,13 +10,14 @@ import json
 from typing import TYPE_CHECKING
 
 from hatui.demo import formats as fmt
+from hatui.demo.file_commands import FileCommandsMixin
 from hatui.demo.cmdutil import JOURNAL_PATH, KA_SIGNUM as _KA_SIGNUM, TOOLS as _TOOLS, ok as _ok
 
 if TYPE_CHECKING:  # pragma: no cover
     from hatui.demo.cluster_sim import ClusterSim
 
 
-class BasicCommandsMixin:
+class BasicCommandsMixin(FileCommandsMixin):
     sim: ClusterSim
     node: str
     pid_file: str
@@ -82,6 +83,9 @@ class BasicCommandsMixin:
 
     def _file(self, path: str) -> str | None:
         node = self.sim.node(self.node)
+        written = node.files.get(path)
+        if isinstance(written, str):
+            return written
         if path == "/proc/drbd":
             return fmt.proc_drbd(self.sim, self.node)
         if path == self.pid_file:
@@ -113,6 +117,10 @@ class BasicCommandsMixin:
     def cmd_rm(self, args, stdin):
         if self.json_file in args:
             self.json_dumped = False
+        files = self.sim.node(self.node).files
+        for path in (a for a in args if not a.startswith("-")):
+            if isinstance(files.get(path), str):
+                del files[path]
         return _ok()
 
     # ---- keepalived ---------------------------------------------------------------------

@@ -74,6 +74,8 @@ class SimNode:
     next_heartbeat: float = 0.0
     heartbeats: int = 0
     boot_wall: float = 0.0
+    # Small node-local files (/run is a tmpfs: gone after a crash): path → text, None = a directory.
+    files: dict[str, str | None] = field(default_factory=dict)
 
 
 class ClusterSim(VrrpMixin):
@@ -313,6 +315,7 @@ class ClusterSim(VrrpMixin):
             return
         node.up, node.vip, node.mounted, node.plan = False, False, False, []
         node.hung = node.drop_pending = False
+        node.files.clear()
         for u in node.units.values():
             u.active, u.main_pid = False, 0
         node.ka = Keepalived(running=False, state="INIT")
