@@ -262,7 +262,9 @@ def resync_split_brain(opts, victim, dry_run, confirm):
 @click.command("timeline")
 @click.argument("ident", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-def timeline(ident, as_json):
+@click.option("--auto", is_flag=True, help="Poll the pair and show the latest AUTOMATIC failover from the node journal.")
+@click.pass_obj
+def timeline(opts, ident, as_json, auto):
     """List saved action timelines, or show one (ID or a prefix of it)."""
     from hatui.timeline import (
         find_timeline,
@@ -271,6 +273,9 @@ def timeline(ident, as_json):
         summary_line,
     )
 
+    if auto:
+        _auto_timeline(opts, as_json)
+        return
     if ident is None:
         docs = list_timelines()
         if as_json:
@@ -357,3 +362,36 @@ def register(main: click.Group) -> None:
     """Add the action commands to the ``hatui`` group."""
     for command in (failover, failback, resync, timeline, lock):
         main.add_command(command)
+
+
+def _auto_timeline(opts, as_json: bool) -> None:
+    """The survivor's journal → the latest automatic takeover, against the seed's budget."""
+    from hatui.auto_timeline import journal_timeline
+    from hatui.cli import _poll_once, status_timeout
+    from hatui.config import load_config
+    from hatui.errors import HatuiError
+
+    try:
+        config = load_config(opts.get("config_path"))
+        snap = asyncio.run(_poll_once(config, status_timeout(config)))
+    except HatuiError as exc:
+        click.echo(f"hatui: {exc}", err=True)
+        sys.exit(3)
+    found = []
+    for node in snap.nodes:
+        if node.reachable and node.journal:
+            prio = node.vrrp.effective_priority if node.vrrp else None
+            rows = journal_timeline(node.journal, config.timing, priority=prio)
+            if rows:
+                found.append((node.name, rows))
+    found.sort(key=lambda item: item[1][0].started_at)
+    if as_json:
+        click.echo(json.dumps([{"node": n, "steps": [r.to_dict() for r in rows]} for n, rows in found], indent=2))
+        return
+    if not found:
+        click.echo("no automatic failover in the node journals (is the node kit installed?)")
+        return
+    node, rows = found[-1]
+    click.echo(f"latest automatic takeover by {node} (T+0 = estimated crash, see README):")
+    for row in rows:
+        click.echo("  " + row.line())
