@@ -75,21 +75,6 @@ def open_console(opts: dict) -> None:
 # --- status -------------------------------------------------------------------------
 
 
-async def _poll_once(config: Config, timeout: float):
-    from hatui.poller import ClusterPoller
-
-    poller = ClusterPoller(config)
-    try:
-        return await asyncio.wait_for(poller.poll(), timeout)
-    finally:
-        await poller.close()
-
-
-def status_timeout(config: Config) -> float:
-    """Whole-command bound: connect + command timeouts of one poll, plus slack."""
-    return config.cluster.connect_timeout + config.cluster.command_timeout + 3
-
-
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON document (schema hatui.status/v1).")
 @click.option("--watch", is_flag=True, help="Keep polling and redraw (Ctrl-C to stop).")
@@ -110,9 +95,11 @@ def status(opts: dict, as_json: bool, watch: bool, from_dir: str | None, timeout
         if watch:
             watch_status(config)
             return
+        from hatui.poller import poll_once, status_timeout
+
         limit = timeout if timeout is not None else status_timeout(config)
         try:
-            snap = asyncio.run(_poll_once(config, limit))
+            snap = asyncio.run(poll_once(config, limit))
         except (asyncio.TimeoutError, TimeoutError):
             fail(f"no answer from the pair within {limit:g}s")
     if as_json:
@@ -132,7 +119,7 @@ def watch_status(config: Config) -> None:
     """Redraw `hatui status` every poll interval until Ctrl-C (no Textual needed)."""
     from rich.live import Live
 
-    from hatui.poller import ClusterPoller
+    from hatui.poller import ClusterPoller, status_timeout
     from hatui.render import status_view
 
     async def loop() -> None:

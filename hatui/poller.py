@@ -89,3 +89,17 @@ class ClusterPoller:
 
     async def close(self) -> None:
         await asyncio.gather(*(t.close() for t in self.transports.values()))
+
+
+def status_timeout(config: Config) -> float:
+    """Bound on one whole poll: connect + command timeouts, plus slack."""
+    return config.cluster.connect_timeout + config.cluster.command_timeout + 3
+
+
+async def poll_once(config: Config, timeout: float | None = None) -> ClusterSnapshot:
+    """Connect, poll both nodes once, close; bounded by ``timeout`` (asyncio.TimeoutError past it)."""
+    poller = ClusterPoller(config)
+    try:
+        return await asyncio.wait_for(poller.poll(), timeout or status_timeout(config))
+    finally:
+        await poller.close()

@@ -7,7 +7,8 @@
 2. `hatui status` cold (a fresh process: imports, SSH handshakes, one poll) vs two parallel OpenSSH
    `ssh node drbdadm status` processes. Target: ≤ 1.5×.
 
-Everything talks to 127.0.0.1 only. Usage: python scripts/bench_poll.py [--rounds N]
+Everything talks to 127.0.0.1 only (or, with --config, to the pair it names, e.g. the lab).
+Usage: python scripts/bench_poll.py [--rounds N] [--config PATH]
 """
 
 from __future__ import annotations
@@ -67,9 +68,15 @@ async def demo_process(tmp: str):
         await proc.wait()
 
 
-async def main(rounds: int) -> int:
+@asynccontextmanager
+async def given_pair(path: str):
+    yield Path(path)
+
+
+async def main(rounds: int, config: str | None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        async with demo_process(tmp) as config_path:
+        async with (given_pair(config) if config else demo_process(tmp)) as config_path:
+            print(f"pair: {'the demo (own process)' if not config else config}")
             config = load_config(config_path)
             poller = ClusterPoller(config)
             await poller.poll()  # open both connections; not measured
@@ -127,4 +134,6 @@ async def main(rounds: int) -> int:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=20)
-    sys.exit(asyncio.run(main(parser.parse_args().rounds)))
+    parser.add_argument("--config", help="measure this pair (e.g. the lab's config) instead of the demo")
+    args = parser.parse_args()
+    sys.exit(asyncio.run(main(args.rounds, args.config)))

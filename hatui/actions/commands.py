@@ -367,13 +367,13 @@ def register(main: click.Group) -> None:
 def _auto_timeline(opts, as_json: bool) -> None:
     """The survivor's journal → the latest automatic takeover, against the seed's budget."""
     from hatui.auto_timeline import journal_timeline
-    from hatui.cli import _poll_once, status_timeout
+    from hatui.poller import poll_once, status_timeout
     from hatui.config import load_config
     from hatui.errors import HatuiError
 
     try:
         config = load_config(opts.get("config_path"))
-        snap = asyncio.run(_poll_once(config, status_timeout(config)))
+        snap = asyncio.run(poll_once(config, status_timeout(config)))
     except HatuiError as exc:
         click.echo(f"hatui: {exc}", err=True)
         sys.exit(3)
