@@ -38,6 +38,8 @@ from hatui.probes.script import Section
 _EXTENSIONS = (".txt", ".json", ".out", ".log")
 _ALIASES = (
     ("proc-drbd", catalog.DRBD),
+    ("drbdsetup", catalog.DRBD),
+    ("drbdadm", catalog.DRBD),
     ("drbd", catalog.DRBD),
     ("ip", catalog.IP),
     ("keepalived", catalog.KEEPALIVED),
