@@ -8,7 +8,6 @@ never a traceback.
 from __future__ import annotations
 
 import asyncio
-import functools
 import importlib.resources
 import json
 import sys
@@ -21,27 +20,7 @@ from hatui.config import Config, load_config, resolve_config_path
 from hatui.errors import HatuiError
 from hatui.states import severity_rank
 
-EXIT_UNKNOWN = 3
-
-
-def fail(message: str, code: int = EXIT_UNKNOWN) -> None:
-    click.echo(f"hatui: {message}", err=True)
-    sys.exit(code)
-
-
-def one_line_errors(fn):
-    """Turn hatui errors (and Ctrl-C) into one line and an exit code."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except HatuiError as exc:
-            fail(str(exc))
-        except KeyboardInterrupt:
-            sys.exit(130)
-
-    return wrapper
+from hatui.cli_errors import fail, one_line_errors
 
 
 @click.group(invoke_without_command=True)

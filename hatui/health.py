@@ -22,6 +22,7 @@ from hatui.states import (
     VrrpState,
     severity_rank,
 )
+from hatui.textfmt import duration_text as _duration
 
 Rule = Callable[[ClusterSnapshot], Iterator[Finding]]
 RULES: list[Rule] = []
@@ -285,13 +286,6 @@ def clock_skew(snap: ClusterSnapshot) -> Iterator[Finding]:
                       "timelines across nodes will be off", "Check NTP/chrony on both nodes.", "clock-skew")
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = int(seconds)
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def evaluate(snap: ClusterSnapshot) -> tuple[tuple[Finding, ...], Severity]:

@@ -11,6 +11,7 @@ from rich.text import Text
 from hatui.layers import GLYPH, LayerState, node_layers
 from hatui.model import ClusterSnapshot, Finding, NodeSnapshot
 from hatui.states import Severity
+from hatui.textfmt import age_text
 
 STYLE = {
     Severity.OK: "green",
@@ -25,14 +26,6 @@ def severity_text(severity: Severity) -> Text:
     return Text(f"{GLYPH[severity]} {severity.value}", style=STYLE[severity])
 
 
-def age_text(seconds: float) -> str:
-    """'3s', '4m12s', '2h05m': compact age for headers and 'last seen'."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def node_heading(snap: ClusterSnapshot, node: NodeSnapshot, now: float | None = None) -> Text:

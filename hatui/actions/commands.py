@@ -19,33 +19,19 @@ Heavy imports (asyncssh, the runner) happen inside the commands so ``hatui
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import sys
 import time
 
 import click
 
+from hatui.cli_errors import one_line_errors
+
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_UNKNOWN = 0, 1, 2, 3
 PROGRESS_EVERY = 2.0  # seconds between progress lines
 
 
-def _errors(fn):
-    """Config/transport errors → one line and exit 3 (as in hatui.cli)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from hatui.errors import HatuiError
-
-        try:
-            return fn(*args, **kwargs)
-        except HatuiError as exc:
-            click.echo(f"hatui: {exc}", err=True)
-            sys.exit(EXIT_UNKNOWN)
-        except KeyboardInterrupt:
-            sys.exit(130)
-
-    return wrapper
+_errors = one_line_errors  # config/transport errors → one line and exit 3
 
 
 def _tty() -> bool:

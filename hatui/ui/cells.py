@@ -13,6 +13,8 @@ from textual.content import Content
 from hatui.layers import GLYPH, LayerState
 from hatui.model import Layer
 from hatui.states import Severity
+from hatui.textfmt import age_text as age, duration_text as duration  # noqa: F401 (this module's names for them)
+
 
 STYLE = {
     Severity.OK: "$success",
@@ -58,24 +60,8 @@ def layer_cell(state: LayerState, *, dim: bool = False) -> Content:
     return Content.assemble(*parts)
 
 
-def age(seconds: float) -> str:
-    """'3s', '4m12s', '2h05m'."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-def duration(seconds: float | None) -> str:
-    """ETA text: '1:05', '2:03:10', '?'."""
-    if seconds is None:
-        return "?"
-    seconds = int(max(0, seconds))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def clock_text(epoch: float) -> str:
