@@ -3,7 +3,10 @@
 The UI never blocks on SSH: polling runs in one worker loop (``r`` wakes it
 early); every poll yields a :class:`~hatui.model.ClusterSnapshot`, from which
 the screens derive what they show. Anything with ``async poll()`` and
-``async close()`` can stand in for the poller (tests use a scripted one).
+``async close()`` can stand in for the poller (tests use a scripted one); to
+run actions it also needs ``transports`` (as :class:`~hatui.poller.ClusterPoller`).
+Actions (``F``/``B``/``R``) live in :mod:`hatui.ui.actions_ui`; while one runs,
+the loop here pauses and the runner's own polls are shown instead.
 """
 
 from __future__ import annotations
@@ -23,18 +26,19 @@ from hatui.errors import HatuiError
 from hatui.model import ClusterSnapshot
 from hatui.states import Severity
 from hatui.ui import themes
+from hatui.ui.actions_ui import ActionsMixin
 from hatui.ui.commands import ConsoleCommands
 from hatui.ui.detail_screen import DetailScreen
 from hatui.ui.header import Freshness
 from hatui.ui.help_screen import HelpScreen
-from hatui.ui.history import RoleTracker, SpeedHistory, StateEvent, sync_view, transitions
+from hatui.ui.history import JournalTracker, RoleTracker, SpeedHistory, StateEvent, sync_view, transitions
 from hatui.ui.main_screen import MainScreen
 from hatui.ui.node_stack import NodeStack
 
 HERE = Path(__file__).parent
 # Each screen and widget has its stylesheet beside it; the app loads them all once.
 STYLESHEETS = ["main_screen.tcss", "header.tcss", "node_stack.tcss", "link.tcss", "findings.tcss",
-               "event_log.tcss", "timing_log.tcss", "detail_screen.tcss", "help_screen.tcss"]
+               "event_log.tcss", "timing_log.tcss", "detail_screen.tcss", "help_screen.tcss", "plan_screen.tcss"]
 
 
 class Poller(Protocol):
@@ -43,7 +47,7 @@ class Poller(Protocol):
     async def close(self) -> None: ...
 
 
-class HatuiApp(App):
+class HatuiApp(ActionsMixin, App):
     """The operations console for one HA pair."""
 
     TITLE = "hatui"
@@ -54,6 +58,9 @@ class HatuiApp(App):
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
         Binding("r", "refresh", "Refresh"),
+        Binding("F", "failover", "Failover"),
+        Binding("B", "failback", "Failback"),
+        Binding("R", "resync", "Resync"),
         Binding("slash", "filter", "Filter events", key_display="/"),
         Binding("t", "cycle_theme", "Theme"),
         Binding("escape", "back", "Back", show=False, key_display="esc"),
@@ -61,9 +68,8 @@ class HatuiApp(App):
         Binding("e", "show_panel('events')", "Events pane", show=False),
         Binding("l", "show_panel('timing')", "Timing pane", show=False),
     ]
-    # Actions that change the cluster: hidden and refused in --read-only. The
-    # actions issue adds its action names here (failover, failback, resync …).
-    MUTATING_ACTIONS: ClassVar[frozenset[str]] = frozenset()
+    # Actions that change the cluster: hidden and refused in --read-only.
+    MUTATING_ACTIONS: ClassVar[frozenset[str]] = frozenset({"failover", "failback", "resync"})
 
     def __init__(
         self,
@@ -87,7 +93,9 @@ class HatuiApp(App):
         self.poll_count = 0
         self.roles = RoleTracker()
         self.speeds = SpeedHistory()
+        self.journals = JournalTracker()
         self._wake = asyncio.Event()
+        self.poll_lock = asyncio.Lock()  # one poll at a time: the loop's or the action runner's
         available, self.theme_problems = themes.load_themes(themes_folder)
         for item in available.values():
             self.register_theme(item)
@@ -134,7 +142,8 @@ class HatuiApp(App):
     async def _poll_loop(self) -> None:
         while True:
             self._wake.clear()
-            await self.poll_once()
+            if not self.action_running:  # the runner polls (and shows) by itself meanwhile
+                await self.poll_once()
             try:
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
             except TimeoutError:
@@ -143,7 +152,8 @@ class HatuiApp(App):
     async def poll_once(self) -> None:
         assert self.poller is not None
         try:
-            snap = await asyncio.wait_for(self.poller.poll(), self.poll_timeout())
+            async with self.poll_lock:
+                snap = await asyncio.wait_for(self.poller.poll(), self.poll_timeout())
         except (TimeoutError, asyncio.TimeoutError):
             self._poll_failed(f"no answer within {self.poll_timeout():g}s")
         except HatuiError as exc:
@@ -177,7 +187,12 @@ class HatuiApp(App):
         main = self.main
         main.show_snapshot(snap, self.freshness(), views, speeds, self.poll_error)
         main.add_events(events)
-        main.add_timing(self.roles.update(snap))
+        moves = self.roles.update(snap)
+        if not self.action_running:
+            main.add_timing(moves)
+        else:  # during an action its own steps are the timing rows; the next move starts a new T+0
+            self.roles.t0 = None
+        main.add_timing(self.journals.update(snap, self.action_at))
         if isinstance(self.screen, DetailScreen):
             self.screen.show(snap)
 

@@ -36,7 +36,7 @@ class HelpScreen(ModalScreen[None]):
     def _content(self) -> Content:
         width = max(len(k) for k, _ in (*NAVIGATION, *self.commands)) + 2
         lines = [Content.styled("Keys", "bold underline"), Content("")]
-        lines += [Content.assemble((key.ljust(width), "bold $accent"), text) for key, text in self.commands]
+        lines += self._command_lines()
         lines += [Content(""), Content.styled("Navigation", "bold underline")]
         lines += [Content.assemble((key.ljust(width), "bold $accent"), text) for key, text in NAVIGATION]
         if self.read_only:
@@ -44,6 +44,15 @@ class HelpScreen(ModalScreen[None]):
         lines += [Content(""), Content.styled("Every state has a glyph and a word: ✔ OK  ▲ WARNING  ✖ CRITICAL  ? UNKNOWN;"
                                               "  ★ active node, ☆ standby.", "$text-muted")]
         return Content("\n").join(lines)
+
+    def _command_lines(self) -> list[Content]:
+        """The console's keys, two to a line when they fit (the help must fit 80×24)."""
+        width = max(len(k) for k, _ in self.commands) + 2
+        column = width + max(len(t) for _, t in self.commands) + 3
+        cells = [Content.assemble((key.ljust(width), "bold $accent"), text.ljust(column - width))
+                 for key, text in self.commands]
+        per_line = 2 if 2 * column <= max(self.app.size.width - 10, 40) else 1
+        return [Content("").join(cells[i:i + per_line]) for i in range(0, len(cells), per_line)]
 
     def action_dismiss(self) -> None:
         self.dismiss(None)

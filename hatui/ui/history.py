@@ -9,11 +9,14 @@ actions runner can push its own steps into the same pane.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from hatui.auto_timeline import journal_timeline
 from hatui.layers import node_layers
 from hatui.model import ClusterSnapshot, Layer
 from hatui.states import ReplicationState, Role, Severity
+from hatui.timeline import TimelineRow
 
 # A quiet gap longer than this closes a failover sequence; the next move starts a new T+0.
 SEQUENCE_GAP = 120.0
@@ -91,10 +94,11 @@ class TimingRow:
     t_plus: float | None = None  # seconds after the sequence's T+0
     budget: float | None = None  # documented seconds after T+0 (config [timing])
     note: str = ""
+    pending: bool = False  # still running: no over/under verdict yet
 
     @property
     def over(self) -> bool | None:
-        if self.t_plus is None or self.budget is None:
+        if self.pending or self.t_plus is None or self.budget is None:
             return None
         return self.t_plus > self.budget
 
@@ -154,6 +158,71 @@ class RoleTracker:
             self.t0 = at
         self.last = at
         return [TimingRow(step, node, at, at - self.t0, budget, note) for step, node, budget, note in changes]
+
+
+_STATUS = {"running": ("…", "running"), "ok": ("✔", "done"), "skipped": ("✔", "already so"),
+           "failed": ("✖", "FAILED")}
+
+
+def action_row(row: TimelineRow) -> TimingRow:
+    """A runner's timeline row (step start or end) as the timing pane shows it.
+
+    The glyph leads the step text so the outcome shows even when the pane is too
+    narrow for the note column."""
+    again = f" (attempt {row.attempt})" if row.attempt > 1 else ""
+    undo = "undo: " if row.phase == "rollback" else ""
+    glyph, note = _STATUS.get(row.status, ("?", row.status))
+    if row.duration is not None:
+        note += f" in {row.duration:.1f}s"
+    if row.detail and row.status != "ok":
+        note += f": {row.detail}"
+    t_plus = row.t_end if row.t_end is not None else row.t_start
+    return TimingRow(f"{glyph} {row.index + 1}. {undo}{row.description}{again}", row.node, row.started_at, t_plus,
+                     row.budget, note, pending=row.t_end is None)
+
+
+class JournalTracker:
+    """Rows of the latest automatic takeover in each node's journal, each entry shown once.
+
+    The node kit appends its steps as they happen, so a takeover can show up
+    over several polls; entries are deduplicated by (node, time stamp, step) and
+    a separator row opens each takeover the first time one of its entries is seen.
+    """
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, float, str]] = set()
+        self.takeovers: set[tuple[str, float]] = set()
+
+    def update(self, snap: ClusterSnapshot, during: Callable[[float], str | None] | None = None) -> list[TimingRow]:
+        """New rows. ``during(t)`` names the console's action running at local epoch ``t``, if any:
+        a takeover that began then is the node kit's side of that action, not an automatic failover."""
+        out: list[TimingRow] = []
+        for node in snap.nodes:
+            if not (node.reachable and node.journal):
+                continue
+            prio = node.vrrp.effective_priority if node.vrrp else None
+            rows = journal_timeline(node.journal, snap.config.timing, priority=prio)
+            fresh = [r for r in rows if (node.name, r.started_at, r.phase) not in self.seen]
+            if not fresh:
+                continue
+            first = rows[0]
+            start = first.started_at - first.t_start  # the estimated T+0
+            if (node.name, start) not in self.takeovers:
+                self.takeovers.add((node.name, start))
+                what = "automatic failover" if first.phase == "detect" else "keepalived takeover"
+                note = "T+0 = estimated loss of the master" if first.phase == "detect" else ""
+                # The node's clock may differ from ours: correct by what this poll saw.
+                skew = node.clock - node.polled_at if node.clock and node.polled_at else 0.0
+                action = during(first.started_at - skew) if during else None
+                if action:
+                    what, note = f"node kit on {node.name} during the {action}", "keepalived's notify script"
+                out.append(TimingRow(f"── {what} (node journal)", node.name, start, 0.0, note=note))
+            for r in fresh:
+                self.seen.add((node.name, r.started_at, r.phase))
+                ok = r.status == "ok"
+                out.append(TimingRow(f"{'✔' if ok else '✖'} {r.phase}", node.name, r.started_at, r.t_end, r.budget,
+                                     r.description if ok else f"FAILED: {r.description}"))
+        return out
 
 
 @dataclass(frozen=True)

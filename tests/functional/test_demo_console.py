@@ -79,3 +79,65 @@ async def test_service_stop_and_link_cut_show_within_one_poll(pair: DemoPair) ->
         assert "Replication r0" in text and "Connected  Established" not in text
         text = await after_fault(pair, app, pilot, "stop-service", active, pair.sim.nfs_unit)
         assert "NFS server is down on active node" in text or "✖ inactive" in text or "✖ failed" in text
+
+
+# ---- actions from the console ------------------------------------------------------------------
+
+
+@pytest.fixture
+def state_dir(tmp_path, monkeypatch):
+    """Timelines and the audit log of console actions go to the test's own folder."""
+    folder = tmp_path / "hatui-state"
+    monkeypatch.setenv("HATUI_STATE_DIR", str(folder))
+    return folder
+
+
+@pytest.mark.asyncio
+async def test_whole_failover_from_the_key_to_the_finished_timeline(pair: DemoPair, state_dir) -> None:
+    from textual.widgets import Button
+
+    from hatui.ui.plan_screen import PlanScreen
+
+    app = HatuiApp(load_config(pair.config_path), poll_interval=POLL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        active = await running_console(pair, pilot, app)
+        target = pair.sim.peer_of(active).name
+        await pilot.press("F")
+        await until(lambda: isinstance(app.screen, PlanScreen))
+        await pilot.pause()
+        text = screen_text(app)
+        assert f"Failover: move the active role from {active} to {target}" in text
+        assert "$ drbdadm secondary r0" in text and "$ systemctl stop" in text  # the demo runs without sudo
+        run = app.screen.query_one("#plan-run", Button)
+        await pilot.press("tab", *target)
+        await pilot.pause()
+        assert not run.disabled
+        await pilot.click("#plan-run")
+        await until(lambda: not app.action_busy, timeout=30)
+        await pilot.pause()
+        assert pair.sim.active_node() == target
+        text = screen_text(app)
+        assert "✔ failover succeed" in text  # the summary row (cut by the pane's width at 120 columns)
+        assert any(r.step == "✔ failover succeeded" for r in app.timing_log.rows)
+        assert "✔ under" in text and "✔ 11. verify:" in text  # the last step, on screen, with its budget
+        done = [r for r in app.timing_log.rows if r.step.startswith(("✔ 1.", "✔ 5.", "✔ 11."))]
+        assert len(done) == 3 and all(r.note.startswith(("done", "already so")) for r in done)
+        steps = [r for r in app.timing_log.rows if r.step[2:3].isdigit()]  # the action's rows, not the journal's
+        assert len(steps) == 11 and all(r.step.startswith("✔") for r in steps)
+    assert list((state_dir / "timelines").glob("*-failover-*.jsonl"))
+
+
+@pytest.mark.asyncio
+async def test_automatic_failover_shows_journal_rows(pair: DemoPair) -> None:
+    app = HatuiApp(load_config(pair.config_path), poll_interval=POLL)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await running_console(pair, pilot, app) == "vm2"
+        pair.sim.crash("vm2")
+        await until(lambda: any(r.step == "✔ available" for r in app.timing_log.rows), timeout=20)
+        await pilot.press("l")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "automatic failover (node journal)" in text
+        for phase in ("detect", "vip", "promote", "mount", "services", "available"):
+            assert any(r.step == f"✔ {phase}" and r.node == "vm12" for r in app.timing_log.rows), phase
+        assert "≤15s ✔ under" in text  # vip: T+ against the documented budget

@@ -36,3 +36,21 @@ def _after_polls(count: int):
 def test_main_screen(snap_compare, scene: str, size: str) -> None:
     snapshots = SCENES[scene]()
     assert snap_compare(make_app(*snapshots), terminal_size=SIZES[size], run_before=_after_polls(len(snapshots)))
+
+
+async def _open_failover_plan(pilot) -> None:
+    from hatui.ui.plan_screen import PlanScreen
+
+    await pilot.app.wait_for_poll(1)
+    await pilot.press("F")
+    for _ in range(100):
+        await pilot.pause(0.02)
+        if isinstance(pilot.app.screen, PlanScreen):
+            break
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_plan_screen(snap_compare, size: str) -> None:
+    """F on a healthy pair: every step with node and command, the typed confirmation, focus on Cancel."""
+    assert snap_compare(make_app(sc.healthy()), terminal_size=SIZES[size], run_before=_open_failover_plan)
