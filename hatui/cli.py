@@ -218,6 +218,10 @@ from hatui.actions.commands import register as _register_actions  # after `main`
 
 _register_actions(main)
 
+from hatui.lab.commands import register as _register_lab  # noqa: E402
+
+_register_lab(main)
+
 
 if __name__ == "__main__":
     main()

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CORE = [
     "hatui.config", "hatui.transport", "hatui.probes.script", "hatui.probes.catalog", "hatui.model",
     "hatui.observe", "hatui.health", "hatui.layers", "hatui.poller", "hatui.render", "hatui.status_doc",
-    "hatui.capture", "hatui.cli", "hatui.demo.server",
+    "hatui.capture", "hatui.cli", "hatui.demo.server", "hatui.lab.lab", "hatui.lab.faults", "hatui.lab.status",
 ]
 
 

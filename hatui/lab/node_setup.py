@@ -1,0 +1,209 @@
+"""Build one lab node: its files, its private mounts, its boot and its "crash".
+
+A node's host-side folder ``LAB_DIR/<node>/`` holds everything the node sees at
+fixed in-node paths (see :mod:`hatui.lab.node_env`)::
+
+    etc/      -> /etc/hatui-lab    node.json, sshd_config, host key, authorized_keys, keepalived.conf
+    kit/      -> /etc/hatui        the node kit's kit.conf
+    journal/  -> /var/lib/hatui    the node kit's journal.jsonl
+    run/      -> /run              sshd's privsep dir, pid files, /run/hatui-lab (sockets, unit state, logs)
+    tmp/      -> /tmp              keepalived's JSON dump (never shared between the two keepalived daemons)
+    disk.img  -> loop device, ext4 -> /var/lib/hatui-lab-disk (the DRBD backing disk)
+    LAB_DIR/bin -> /usr/local/sbin the stand-in commands (drbdadm, drbdsetup, systemctl, exportfs, mount, umount)
+
+The mount points on the host side (``/etc/hatui-lab`` …) are empty folders the
+lab creates if missing and removes again on ``lab down``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hatui.lab import netns, topology
+from hatui.lab.node_env import NodeEnv, UnitSpec
+
+DISK_MIB = 64
+PY = sys.executable
+
+# in-node path -> host subfolder of LAB_DIR/<node> (bind mounts)
+BINDS = {
+    "/etc/hatui-lab": "etc",
+    "/etc/hatui": "kit",
+    "/var/lib/hatui": "journal",
+    "/run": "run",
+    "/tmp": "tmp",
+}
+DISK_MOUNT = "/var/lib/hatui-lab-disk"
+MOUNT_POINT = "/srv/ha"
+BIN_MOUNT = "/usr/local/sbin"
+HOST_MOUNT_POINTS = ("/etc/hatui-lab", "/etc/hatui", "/var/lib/hatui", DISK_MOUNT, MOUNT_POINT)
+BACKING_DISK = "/run/hatui-lab/vdb"  # the loop device, bind-mounted so both nodes show it at one path
+
+WRAPPERS = {
+    "drbdadm": "hatui.lab.drbd_cli drbdadm",
+    "drbdsetup": "hatui.lab.drbd_cli drbdsetup",
+    "systemctl": "hatui.lab.systemctl",
+    "exportfs": "hatui.lab.exportfs",
+    "mount": "hatui.lab.mount_cmd mount",
+    "umount": "hatui.lab.mount_cmd umount",
+}
+
+
+def write_wrappers(bin_dir: Path) -> None:
+    """The node's stand-in commands: small sh wrappers around this Python's modules."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for name, module in WRAPPERS.items():
+        path = bin_dir / name
+        path.write_text(f"#!/bin/sh\n# hatui lab stand-in for {name}\nexec {PY} -m {module} \"$@\"\n")
+        path.chmod(0o755)
+
+
+@dataclass
+class NodeFiles:
+    """Host-side paths of one node."""
+
+    lab_dir: Path
+    name: str
+
+    @property
+    def root(self) -> Path:
+        return self.lab_dir / self.name
+
+    def sub(self, key: str) -> Path:
+        return self.root / key
+
+    @property
+    def disk_image(self) -> Path:
+        return self.root / "disk.img"
+
+    @property
+    def lab_run(self) -> Path:
+        """/run/hatui-lab as seen from the host."""
+        return self.sub("run") / "hatui-lab"
+
+    def log(self, name: str) -> Path:
+        return self.lab_run / "log" / name
+
+
+def node_env_for(node: topology.LabNode, names: tuple[str, str]) -> NodeEnv:
+    peer = topology.peer(node.name)
+    units = {
+        "nfs-server.service": UnitSpec(argv=(PY, "-m", "hatui.lab.nfs_standin"), description="NFS server (lab stand-in)",
+                                       ready_file="/run/hatui-lab/nfs.ready"),
+        "airflow-dag-processor.service": UnitSpec(argv=(PY, "-m", "hatui.lab.dag_standin"),
+                                                  description="Airflow DAG processor (lab stand-in)",
+                                                  ready_file="/run/hatui-lab/dag.ready"),
+        # --vrrp: only the VRRP subsystem (the LVS checker needs ip_vs, which the lab does not use).
+        "keepalived.service": UnitSpec(argv=("/usr/sbin/keepalived", "--dont-fork", "--vrrp", "--log-console",
+                                             "-f", "/etc/hatui-lab/keepalived.conf", "-p", "/run/keepalived.pid",
+                                             "-r", "/run/keepalived_vrrp.pid"),
+                                       description="Keepalive Daemon (LVS and VRRP)", pid_file="/run/keepalived.pid"),
+    }
+    return NodeEnv(node=node.name, peer=peer.name, nodes=names,
+                   repl_listen=f"{node.repl_ip}:{topology.REPL_PORT}", repl_peer=f"{peer.repl_ip}:{topology.REPL_PORT}",
+                   disk_dir=DISK_MOUNT, mount_point=MOUNT_POINT, exports=(MOUNT_POINT,), units=units)
+
+
+def prepare_disk(files: NodeFiles) -> str:
+    """A 64 MiB ext4 image on a loop device (made once); returns the loop device."""
+    if not files.disk_image.exists():
+        with open(files.disk_image, "wb") as f:
+            f.truncate(DISK_MIB * 1024 * 1024)
+        netns.run(["mkfs.ext4", "-q", "-F", "-L", f"hatui-{files.name}", str(files.disk_image)], timeout=60)
+    return netns.run(["losetup", "--find", "--show", str(files.disk_image)]).stdout.strip()
+
+
+def setup_mounts(files: NodeFiles, loop_dev: str, bin_dir: Path) -> None:
+    """Inside the node's mount namespace: the bind mounts above, the disk, the stand-in commands."""
+    for sub in BINDS.values():
+        files.sub(sub).mkdir(parents=True, exist_ok=True)
+    for path in HOST_MOUNT_POINTS:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    lines = ["set -e"]
+    for target, sub in BINDS.items():
+        lines.append(f"mountpoint -q {target} && [ -e {target}/.hatui-lab-bound ] || mount --bind {files.sub(sub)} {target}")
+        lines.append(f"touch {target}/.hatui-lab-bound")
+    lines += [
+        f"mountpoint -q {DISK_MOUNT} || /usr/bin/mount {loop_dev} {DISK_MOUNT}",
+        f"mkdir -p {DISK_MOUNT}/data /run/sshd /run/hatui-lab/log",
+        f"[ -e {BACKING_DISK} ] || touch {BACKING_DISK}",
+        f"mountpoint -q {BACKING_DISK} || /usr/bin/mount --bind {loop_dev} {BACKING_DISK}",
+        f"mountpoint -q {BIN_MOUNT} && [ -e {BIN_MOUNT}/drbdadm ] || /usr/bin/mount --bind {bin_dir} {BIN_MOUNT}",
+        f"hostname {files.name}",
+    ]
+    netns.node_run(files.name, ["sh", "-c", "\n".join(lines)])
+
+
+def sshd_config(node: topology.LabNode) -> str:
+    return "\n".join([
+        "# hatui lab: real OpenSSH sshd for one node (root login with the lab's key only)",
+        "Port 22",
+        f"ListenAddress {node.public_ip}",
+        "HostKey /etc/hatui-lab/ssh_host_ed25519_key",
+        "PidFile /run/sshd.pid",
+        "PermitRootLogin prohibit-password",
+        "PubkeyAuthentication yes",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "UsePAM no",
+        "StrictModes no",
+        "AuthorizedKeysFile /etc/hatui-lab/authorized_keys",
+        "SetEnv PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "MaxSessions 30",
+        "MaxStartups 30:30:60",
+        "LogLevel ERROR",
+        "",
+    ])
+
+
+def reboot_cleanup(files: NodeFiles) -> None:
+    """What a reboot forgets: the mount on /srv/ha, /tmp, unit state, pid files, sockets."""
+    netns.node_run(files.name, ["sh", "-c", f"! mountpoint -q {MOUNT_POINT} || /usr/bin/umount -l {MOUNT_POINT}"],
+                   check=False)
+    for sub in ("units", "nfs.ready", "dag.ready", "drbd.sock", "nfs-exports", "kit.takeover"):
+        path = files.lab_run / sub
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    for pattern in ("*.pid",):
+        for p in files.sub("run").glob(pattern):
+            p.unlink(missing_ok=True)
+    for p in files.sub("tmp").iterdir():
+        if p.is_file():
+            p.unlink(missing_ok=True)
+
+
+def boot(files: NodeFiles, *, start_keepalived: bool = True) -> None:
+    """Start the node's programs as its boot would: DRBD, sshd, keepalived (services stay to the kit)."""
+    name = files.name
+    netns.node_spawn(name, [PY, "-m", "hatui.lab.drbd_daemon"], log=files.log("drbd.log"))
+    wait_for(lambda: (files.lab_run / "drbd.sock").exists(), 10, f"{name}: the DRBD emulator did not start "
+             f"(see {files.log('drbd.log')})")
+    netns.node_spawn(name, ["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/hatui-lab/sshd_config"], log=files.log("sshd.log"))
+    wait_for(lambda: (files.sub("run") / "sshd.pid").exists(), 10, f"{name}: sshd did not start "
+             f"(see {files.log('sshd.log')})")
+    if start_keepalived:
+        netns.node_run(name, ["systemctl", "start", "keepalived.service"], timeout=20)
+
+
+def wait_for(check, timeout: float, message: str, step: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(step)
+    raise netns.LabError(message)
+
+
+def env_for_host() -> dict[str, str]:
+    return {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", **{
+        k: v for k, v in os.environ.items() if k in ("LANG", "LC_ALL")}}
