@@ -11,8 +11,10 @@ import json
 import time
 from typing import Sequence
 
+from hatui import tool_text
 from hatui.demo.cluster_sim import ClusterSim
 from hatui.demo.drbd_machine import BACKING_KIB, CONNECTED
+from hatui.tool_text import systemd_timestamp
 
 _FOREVER = 4294967295
 _KA_STATE = {"INIT": 0, "BACKUP": 1, "MASTER": 2, "FAULT": 3}
@@ -204,19 +206,6 @@ def keepalived_json(sim: ClusterSim, name: str) -> str:
 
 # ---- systemd, mounts, disks, NFS -------------------------------------------------------
 
-# systemd prints the properties in its D-Bus table order (service interface first,
-# then unit), not in the order of -p; parsers must not depend on either.
-_PROP_ORDER = ("Type", "Restart", "MainPID", "ExecMainPID", "Id", "Names", "Description", "LoadState",
-               "ActiveState", "SubState", "UnitFileState", "ActiveEnterTimestamp",
-               "ActiveEnterTimestampMonotonic", "InactiveEnterTimestamp", "Result")
-
-
-def systemd_timestamp(wall: float | None) -> str:
-    if wall is None:
-        return ""
-    return time.strftime("%a %Y-%m-%d %H:%M:%S UTC", time.gmtime(wall))
-
-
 def systemctl_show(sim: ClusterSim, name: str, props: Sequence[str], units: Sequence[str]) -> str:
     """``systemctl show -p A,B U1 U2``: KEY=VALUE blocks separated by a blank line."""
     known = set(sim.node(name).units)
@@ -234,10 +223,8 @@ def systemctl_show(sim: ClusterSim, name: str, props: Sequence[str], units: Sequ
             "ActiveEnterTimestamp": systemd_timestamp(unit.enter_wall if unit else None),
             "Description": unit_name, "UnitFileState": "enabled" if unit else "", "Result": "success",
         }
-        wanted = list(props) if props else list(_PROP_ORDER)
-        ordered = sorted((p for p in wanted if p in values), key=_PROP_ORDER.index)
-        blocks.append("\n".join(f"{p}={values[p]}" for p in dict.fromkeys(ordered)))
-    return "\n\n".join(blocks) + ("\n" if blocks else "")
+        blocks.append(tool_text.show_block(values, props))
+    return tool_text.show_text(blocks)
 
 
 def findmnt_json(sim: ClusterSim, name: str, columns: Sequence[str], mountpoint: str) -> tuple[str, int]:
@@ -273,16 +260,11 @@ def lsblk_json(sim: ClusterSim, name: str, columns: Sequence[str], devices: Sequ
 
 
 def exportfs_v(sim: ClusterSim, name: str) -> str:
-    """``exportfs -v``: nfs-utils pads the path to 14 columns (longer: own line)."""
+    """``exportfs -v``: nothing while the NFS server is down (layout in :func:`hatui.tool_text.exportfs_v`)."""
     node = sim.node(name)
     if not node.units[sim.nfs_unit].active:
         return ""
-    opts = "(sync,wdelay,hide,no_subtree_check,fsid={fsid},sec=sys,rw,secure,root_squash,no_all_squash)"
-    out = []
-    for i, path in enumerate(sim.exports, start=1):
-        sep = "\n\t\t" if len(path) > 14 else "\t"
-        out.append(f"{path:<14}{sep}<world>{opts.format(fsid=i)}")
-    return "\n".join(out) + ("\n" if out else "")
+    return tool_text.exportfs_v(sim.exports)
 
 
 def date_output(wall: float, fmt: str | None) -> str:
