@@ -230,9 +230,7 @@ class Lab:
         for dev in ("hl-vm2", "hl-vm12", "hl-client", topology.BRIDGE):
             if netns.link_exists(dev):
                 netns.run(["ip", "link", "del", dev], check=False)
-        if netns.NS_DIR.exists() and not any(netns.NS_DIR.iterdir()):
-            netns.run(["umount", "-l", str(netns.NS_DIR)], check=False)
-            netns.NS_DIR.rmdir()
+        netns.remove_ns_dir()
         for path in state.get("created_dirs", []):
             try:
                 Path(path).rmdir()

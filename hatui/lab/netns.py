@@ -43,6 +43,19 @@ def run(argv: Sequence[str], *, check: bool = True, timeout: float = 30.0, input
     return proc
 
 
+def is_mountpoint(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a mount point, bind mounts of the same filesystem included.
+
+    (``os.path.ismount`` compares devices, so it misses a folder bound onto itself.)
+    """
+    target = os.path.realpath(path)
+    try:
+        with open("/proc/self/mountinfo") as f:
+            return any(line.split()[4] == target for line in f)
+    except OSError:
+        return False
+
+
 def netns_exists(name: str) -> bool:
     return Path("/run/netns", name).exists()
 
@@ -58,9 +71,9 @@ def uts_file(name: str) -> Path:
 def _ensure_ns_dir() -> None:
     """NS_DIR must be a private mount for namespace bind mounts to be allowed in it."""
     NS_DIR.mkdir(parents=True, exist_ok=True)
-    if not os.path.ismount(NS_DIR):
+    if not is_mountpoint(NS_DIR):
         run(["mount", "--bind", str(NS_DIR), str(NS_DIR)])
-    run(["mount", "--make-private", str(NS_DIR)])
+        run(["mount", "--make-private", str(NS_DIR)])
 
 
 def create_node_namespaces(name: str, hostname: str) -> None:
@@ -70,16 +83,16 @@ def create_node_namespaces(name: str, hostname: str) -> None:
     run(["ip", "-n", name, "link", "set", "lo", "up"])
     _ensure_ns_dir()
     for path in (mnt_file(name), uts_file(name)):
-        if not os.path.ismount(path):
+        if not is_mountpoint(path):
             path.touch()
-    if not os.path.ismount(mnt_file(name)):
+    if not is_mountpoint(mnt_file(name)):
         run(["unshare", f"--mount={mnt_file(name)}", f"--uts={uts_file(name)}", "--propagation", "private",
              "hostname", hostname])
 
 
 def enter_argv(name: str, argv: Sequence[str]) -> list[str]:
     """argv that runs ``argv`` inside node ``name`` (network, mount and UTS namespaces)."""
-    if mnt_file(name).exists() and os.path.ismount(mnt_file(name)):
+    if mnt_file(name).exists() and is_mountpoint(mnt_file(name)):
         return ["nsenter", f"--net=/run/netns/{name}", f"--mount={mnt_file(name)}", f"--uts={uts_file(name)}",
                 "--", *argv]
     return ["ip", "netns", "exec", name, *argv]  # the client: network namespace only
@@ -103,11 +116,37 @@ def delete_node_namespaces(name: str) -> None:
     """Kill everything in the namespaces, then remove them (quietly if already gone)."""
     kill_netns_processes(name)
     for path in (mnt_file(name), uts_file(name)):
-        if os.path.ismount(path):
-            run(["umount", "-l", str(path)], check=False)
-        path.unlink(missing_ok=True)
+        unmount_all(path)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass  # still held by a stacked mount: removed with NS_DIR below
     if netns_exists(name):
         run(["ip", "netns", "del", name], check=False)
+
+
+def unmount_all(path: str | os.PathLike) -> None:
+    """Lazily unmount ``path`` until nothing is mounted there (mounts can be stacked)."""
+    for _ in range(8):
+        if not is_mountpoint(path):
+            return
+        run(["umount", "-l", str(path)], check=False)
+
+
+def remove_ns_dir() -> None:
+    """Detach NS_DIR with every namespace file under it (lazy unmount is recursive), then remove it."""
+    if not NS_DIR.exists():
+        return
+    unmount_all(NS_DIR)
+    for p in NS_DIR.iterdir():
+        try:
+            p.unlink()
+        except OSError:
+            pass
+    try:
+        NS_DIR.rmdir()
+    except OSError:
+        pass
 
 
 def netns_pids(name: str) -> list[int]:

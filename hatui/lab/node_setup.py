@@ -124,16 +124,22 @@ def setup_mounts(files: NodeFiles, loop_dev: str, bin_dir: Path) -> None:
         files.sub(sub).mkdir(parents=True, exist_ok=True)
     for path in HOST_MOUNT_POINTS:
         Path(path).mkdir(parents=True, exist_ok=True)
-    lines = ["set -e"]
-    for target, sub in BINDS.items():
-        lines.append(f"mountpoint -q {target} && [ -e {target}/.hatui-lab-bound ] || mount --bind {files.sub(sub)} {target}")
-        lines.append(f"touch {target}/.hatui-lab-bound")
+    def bind(target: str, source: Path | str) -> str:
+        # The marker tells our own bind from a mount the host already had at that path.
+        return (f"mountpoint -q {target} && [ -e {target}/.hatui-lab-bound ] || mount --bind {source} {target}\n"
+                f"touch {target}/.hatui-lab-bound")
+
+    # Order matters: /run and /tmp last, so a LAB_DIR below them stays reachable while binding.
+    lines = ["set -e", f"mountpoint -q {BIN_MOUNT} && [ -e {BIN_MOUNT}/drbdadm ] || mount --bind {bin_dir} {BIN_MOUNT}"]
+    lines += [bind(target, files.sub(sub)) for target, sub in BINDS.items() if target not in ("/run", "/tmp")]
     lines += [
         f"mountpoint -q {DISK_MOUNT} || /usr/bin/mount {loop_dev} {DISK_MOUNT}",
-        f"mkdir -p {DISK_MOUNT}/data /run/sshd /run/hatui-lab/log",
+        f"mkdir -p {DISK_MOUNT}/data",
+        bind("/run", files.sub("run")),
+        "mkdir -p /run/sshd /run/hatui-lab/log",
         f"[ -e {BACKING_DISK} ] || touch {BACKING_DISK}",
         f"mountpoint -q {BACKING_DISK} || /usr/bin/mount --bind {loop_dev} {BACKING_DISK}",
-        f"mountpoint -q {BIN_MOUNT} && [ -e {BIN_MOUNT}/drbdadm ] || /usr/bin/mount --bind {bin_dir} {BIN_MOUNT}",
+        bind("/tmp", files.sub("tmp")),
         f"hostname {files.name}",
     ]
     netns.node_run(files.name, ["sh", "-c", "\n".join(lines)])

@@ -1,0 +1,120 @@
+"""The real lab for tests: one pair per test session, always torn down.
+
+Needs root, Linux, network namespaces and real sshd + keepalived (``.ci/run``
+installs them); skipped with the reason otherwise. Every test talks to the pair
+the way an operator does: the ``hatui`` command line over real SSH.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from hatui.lab.netns import LabError
+
+pytestmark = pytest.mark.lab
+
+
+def _why_no_lab() -> str | None:
+    if sys.platform != "linux":
+        return "the lab needs Linux"
+    if os.geteuid() != 0:
+        return "the lab needs root"
+    for tool in ("ip", "nsenter", "unshare", "losetup", "mkfs.ext4", "/usr/sbin/sshd", "/usr/sbin/keepalived"):
+        if shutil.which(tool) is None and not os.access(tool, os.X_OK):
+            return f"{tool} is not installed"
+    if subprocess.run(["ip", "netns", "list"], capture_output=True).returncode != 0:
+        return "network namespaces are not available"
+    return None
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def doc(self):
+        return json.loads(self.stdout)
+
+
+class LabPair:
+    """The running lab and the commands tests use on it."""
+
+    def __init__(self, lab) -> None:
+        self.lab = lab
+        self.config = str(lab.config_path)
+
+    def hatui(self, *args: str, timeout: float = 120, env: dict[str, str] | None = None) -> Result:
+        proc = subprocess.run([sys.executable, "-m", "hatui.cli", "--config", self.config, *args],
+                              capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def status(self) -> Result:
+        return self.hatui("status", "--json", timeout=60)
+
+    def fault(self, kind: str, *args: str) -> str:
+        from hatui.lab.faults import inject
+
+        return inject(self.lab, kind, *args)
+
+    def wait_status(self, predicate, timeout: float = 45, what: str = "") -> dict:
+        """Poll `hatui status --json` until predicate(doc) holds; fail with the last findings."""
+        deadline = time.monotonic() + timeout
+        doc: dict = {}
+        while True:
+            res = self.status()
+            try:
+                doc = res.doc
+                if predicate(doc):
+                    return doc
+            except ValueError:
+                doc = {"stdout": res.stdout, "stderr": res.stderr}
+            if time.monotonic() > deadline:
+                findings = [f"{f['severity']} {f['code']}: {f['message']}" for f in doc.get("findings", [])]
+                pytest.fail(f"timed out waiting for {what or predicate.__name__}: {findings or doc}")
+            time.sleep(0.5)
+
+    def drbd(self, node: str, *args: str) -> subprocess.CompletedProcess:
+        from hatui.lab import netns
+
+        return netns.node_run(node, [sys.executable, "-m", "hatui.lab.drbd_cli", *args], check=False, timeout=10)
+
+
+def active(doc: dict) -> str | None:
+    names = [n["name"] for n in doc["nodes"] if n.get("active")]
+    return names[0] if len(names) == 1 else None
+
+
+def healthy(doc: dict) -> bool:
+    return doc["verdict"] == "OK"
+
+
+@pytest.fixture(scope="session")
+def lab_pair():
+    why = _why_no_lab()
+    if why:
+        pytest.skip(why)
+    from hatui.lab.lab import Lab
+
+    directory = Path(tempfile.mkdtemp(prefix="hatui-lab-test-", dir="/var/tmp"))
+    lab = Lab(directory)
+    if lab.is_up() or any(Path("/run/netns", n).exists() for n in ("vm2", "vm12", "client")):
+        pytest.skip("another lab is running on this machine (hatui lab down)")
+    try:
+        lab.up(log=lambda line: None)
+        yield LabPair(lab)
+    except LabError as exc:
+        pytest.fail(f"lab up failed: {exc}")
+    finally:
+        lab.down(log=lambda line: None)
