@@ -1,0 +1,370 @@
+"""The DRBD emulator's replication link: one TCP connection between the two node daemons.
+
+Wire format: JSON objects, one per line (UTF-8), each with a type field ``t``.
+Node-id 0 (``env.nodes[0]``) dials the peer's ``repl_listen`` every
+connect-retry; node-id 1 only accepts, one connection at a time. Both sides
+first send ``hello``; then:
+
+=============  =========================  ==============================================
+``t``          direction                  meaning
+=============  =========================  ==============================================
+``hello``      both, first                ``node``, ``resource`` (a mismatch closes)
+``ping``       both, every ~0.2 s         ``conn``: the sender's connection state.
+                                          Silence for ping-timeout = link lost.
+``offer``      follower -> coordinator    the follower is Connecting: its full local
+                                          node (fields, ``blocks``) and ``synced``
+``nothanks``   coordinator -> follower    not Connecting now (e.g. StandAlone): no
+                                          handshake
+``state``      coordinator -> follower    ``seq``, ``pair`` (both nodes' fields, the
+                                          sync job, synced generation) and ``blocks``:
+                                          the follower's changed blocks (value or null
+                                          = removed). The follower adopts it, writes
+                                          the blocks to its disk, then sends ``ack``.
+``ack``        follower -> coordinator    ``seq`` applied and on disk (protocol C)
+``req``        follower -> coordinator    ``id`` + a local API request (drbdadm verb,
+                                          write, open, close) made on the follower
+                                          while Connected
+``rep``        coordinator -> follower    ``id`` + the reply (after the ``state`` that
+                                          carries its effect)
+=============  =========================  ==============================================
+
+Node-id 0 is the *coordinator*: while DRBD-Connected it alone runs the pair's
+:class:`~hatui.demo.drbd_machine.DrbdMachine` (handshake, resync progress,
+both nodes' commands) and pushes the result; the follower renders status from
+the adopted copy. While not Connected each daemon is the authority for its own
+node only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from hatui.demo.drbd_machine import CONNECTED, CONNECTING, DrbdMachine, DrbdNode, SyncJob
+from hatui.lab.node_env import NodeEnv
+
+LINE_LIMIT = 256 * 1024 * 1024  # an offer carries every block of the device
+NODE_FIELDS = ("role", "disk", "conn", "want_connect", "discard_my_data", "needs_full_sync", "open_count",
+               "generation", "written_kib", "sent_kib", "received_kib")
+
+
+def log(message: str) -> None:
+    print(f"drbd-emu: {message}", file=sys.stderr, flush=True)
+
+
+# ---- state documents ------------------------------------------------------------------
+
+
+def node_doc(node: DrbdNode, *, blocks: bool = False) -> dict[str, Any]:
+    doc: dict[str, Any] = {f: getattr(node, f) for f in NODE_FIELDS}
+    doc["out_of_sync"] = sorted(node.out_of_sync)
+    if blocks:
+        doc["blocks"] = dict(node.blocks)
+    return doc
+
+
+def apply_node_doc(node: DrbdNode, doc: dict[str, Any], now: float) -> None:
+    for f in NODE_FIELDS:
+        if f in doc:
+            setattr(node, f, doc[f])
+    node.out_of_sync = set(doc.get("out_of_sync", ()))
+    if "blocks" in doc:
+        node.blocks = {str(k): str(v) for k, v in doc["blocks"].items()}
+    node.conn_since, node.lost_since, node.up = now, None, True
+
+
+def pair_doc(m: DrbdMachine) -> dict[str, Any]:
+    job = m.sync
+    sync = None
+    if job is not None:
+        sync = {"kind": job.kind, "source": job.source, "target": job.target, "keys": sorted(job.keys),
+                "full": job.full, "total_kib": job.total_kib, "left_kib": job.left_kib,
+                "rate_kib_s": job.rate_kib_s}
+    return {"synced": m.synced_generation, "sync": sync, "nodes": {n: node_doc(d) for n, d in m.nodes.items()}}
+
+
+def adopt_pair(m: DrbdMachine, doc: dict[str, Any], now: float) -> None:
+    """The follower takes the coordinator's view of the pair (its own blocks are applied apart)."""
+    m.synced_generation = int(doc["synced"])
+    for name, nd in doc["nodes"].items():
+        apply_node_doc(m.nodes[name], nd, now)
+    s = doc.get("sync")
+    m.sync = None if s is None else SyncJob(s["kind"], s["source"], s["target"], set(s["keys"]), s["full"],
+                                            int(s["total_kib"]), float(s["left_kib"]), float(s["rate_kib_s"]), now)
+    m.now = now
+
+
+def block_diff(old: dict[str, str], new: dict[str, str]) -> dict[str, str | None]:
+    diff: dict[str, str | None] = {k: v for k, v in new.items() if old.get(k) != v}
+    diff.update({k: None for k in old if k not in new})
+    return diff
+
+
+def apply_diff(blocks: dict[str, str], diff: dict[str, str | None]) -> None:
+    for key, value in diff.items():
+        if value is None:
+            blocks.pop(key, None)
+        else:
+            blocks[key] = value
+
+
+# ---- one TCP session ----------------------------------------------------------------------
+
+
+class PeerSession:
+    """A live connection to the peer daemon: framing, pings, loss detection."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
+                 on_message: Callable[["PeerSession", dict], Awaitable[None]],
+                 on_close: Callable[["PeerSession", str], None],
+                 ping: Callable[[], dict], ping_interval: float, ping_timeout: float) -> None:
+        self.reader, self.writer = reader, writer
+        self._on_message, self._on_close, self._ping = on_message, on_close, ping
+        self.ping_interval, self.ping_timeout = ping_interval, ping_timeout
+        self.last_rx = time.monotonic()
+        self.peer_conn: str | None = None
+        self.closed = False
+        self._tasks: list[asyncio.Task] = []
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._read_loop()), asyncio.create_task(self._ping_loop())]
+
+    def send(self, msg: dict) -> None:
+        if self.closed:
+            raise ConnectionError("peer link is down")
+        self.writer.write((json.dumps(msg, separators=(",", ":")) + "\n").encode())
+
+    def close(self, why: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.writer.close()
+        except Exception:  # noqa: BLE001 - already broken
+            pass
+        current = asyncio.current_task()
+        for task in self._tasks:
+            if task is not current:
+                task.cancel()
+        self._on_close(self, why)
+
+    async def _read_loop(self) -> None:
+        why = "Connection closed by peer"
+        try:
+            while True:
+                line = await self.reader.readline()
+                if not line:
+                    break
+                self.last_rx = time.monotonic()
+                try:
+                    msg = json.loads(line)
+                    if not isinstance(msg, dict):
+                        raise ValueError("not an object")
+                except ValueError as exc:
+                    log(f"bad peer message ignored: {exc}")
+                    continue
+                if msg.get("t") == "ping":
+                    self.peer_conn = msg.get("conn")
+                    continue
+                try:
+                    await self._on_message(self, msg)
+                except Exception as exc:  # noqa: BLE001 - a bad message must not kill the daemon
+                    log(f"peer message {msg.get('t')!r} failed: {exc!r}")
+        except (ConnectionError, OSError, ValueError) as exc:  # ValueError: line over the limit
+            why = f"Network failure ({exc.__class__.__name__})"
+        except asyncio.CancelledError:
+            return
+        self.close(why)
+
+    async def _ping_loop(self) -> None:
+        try:
+            while not self.closed:
+                try:
+                    self.send({"t": "ping", **self._ping()})
+                except (ConnectionError, OSError, RuntimeError):
+                    self.close("Network failure (send)")
+                    return
+                if time.monotonic() - self.last_rx > self.ping_timeout:
+                    self.close("PingAck did not arrive in time.")
+                    return
+                await asyncio.sleep(self.ping_interval)
+        except asyncio.CancelledError:
+            return
+
+
+async def exchange_hello(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, me: str, expect: str,
+                         resource: str, timeout: float) -> bool:
+    """Both sides introduce themselves; False (and closed) if it is not our peer."""
+    writer.write((json.dumps({"t": "hello", "node": me, "resource": resource}) + "\n").encode())
+    try:
+        line = await asyncio.wait_for(reader.readline(), timeout)
+        msg = json.loads(line) if line else {}
+    except (asyncio.TimeoutError, ValueError, ConnectionError, OSError):
+        msg = {}
+    if not isinstance(msg, dict) or msg.get("t") != "hello" or msg.get("node") != expect \
+            or msg.get("resource") != resource:
+        writer.close()
+        return False
+    return True
+
+
+class PeerLinkMixin:
+    """The daemon's side of the peer protocol (mixed into ``DrbdDaemon``, which owns the state)."""
+
+    env: NodeEnv
+    m: DrbdMachine
+    local: str
+    peer: str
+    coordinator: bool
+    paired: bool
+    blocked: bool
+    session: PeerSession | None
+    ping_interval: float
+    ping_timeout: float
+    connect_retry: float
+    ack_waiters: dict[int, asyncio.Future]
+    reqs: dict[int, asyncio.Future]
+    offer_future: asyncio.Future | None
+    next_offer: float
+    follower_blocks: dict[str, str]
+    last_push: dict | None
+    gate: asyncio.Lock
+
+    if TYPE_CHECKING:  # provided by the daemon
+        def persist(self) -> None: ...  # noqa: E704
+        def go_solo(self) -> None: ...  # noqa: E704
+        def link_lost(self, why: str) -> None: ...  # noqa: E704
+        def after_change(self, *, force: bool = False) -> int | None: ...  # noqa: E704
+        def run_op(self, name: str, req: dict) -> dict[str, Any]: ...  # noqa: E704
+    async def on_peer_message(self, sess: PeerSession, msg: dict) -> None:
+        t = msg.get("t")
+        if self.coordinator and t == "offer":
+            self.handshake(sess, msg)
+        elif self.coordinator and t == "ack":
+            for seq, fut in list(self.ack_waiters.items()):
+                if seq <= int(msg["seq"]) and not fut.done():
+                    fut.set_result(True)
+        elif self.coordinator and t == "req":
+            if not self.paired:
+                reply: dict[str, Any] = {"notpaired": True}
+            else:
+                reply = self.run_op(self.peer, msg["req"])
+                self.after_change(force=True)
+            sess.send({"t": "rep", "id": msg["id"], "reply": reply})
+        elif not self.coordinator and t == "state":
+            self.adopt(sess, msg)
+        elif not self.coordinator and t == "nothanks":
+            if self.offer_future is not None and not self.offer_future.done():
+                self.offer_future.set_result(False)
+        elif not self.coordinator and t == "rep":
+            fut = self.reqs.get(int(msg["id"]))
+            if fut is not None and not fut.done():
+                fut.set_result(msg["reply"])
+        else:
+            log(f"unexpected peer message {t!r} ignored")
+
+    def handshake(self, sess: PeerSession, msg: dict) -> None:
+        """Coordinator: the follower is Connecting and sent its node; run DRBD's handshake."""
+        me, node = self.m.node(self.local), msg["node"]
+        if self.paired or self.blocked or me.conn != CONNECTING or node.get("conn") != CONNECTING:
+            sess.send({"t": "nothanks"})
+            return
+        now = time.monotonic()
+        peer = self.m.node(self.peer)
+        apply_node_doc(peer, node, now)
+        follower_synced = int(msg["synced"])
+        if follower_synced != self.m.synced_generation and peer.generation == follower_synced:
+            # No writes since its own last sync point (it missed our final push): not "new".
+            peer.generation = self.m.synced_generation
+        self.m.sync, self.m.link_up = None, True
+        self.m.tick(now)
+        self.follower_blocks, self.last_push = dict(peer.blocks), None
+        # Pushed as if paired; after_change then leaves paired mode again unless Connected
+        # (split brain: both StandAlone, each side alone).
+        self.paired = True
+        self.after_change(force=True)
+
+    def adopt(self, sess: PeerSession, msg: dict) -> None:
+        """Follower: take the coordinator's state of the pair and write our blocks."""
+        if not self.paired and self.offer_future is None:
+            sess.close("ProtocolError: unexpected state push")
+            return
+        adopt_pair(self.m, msg["pair"], time.monotonic())
+        apply_diff(self.m.node(self.local).blocks, msg.get("blocks") or {})
+        self.persist()
+        sess.send({"t": "ack", "seq": msg["seq"]})
+        if self.m.node(self.local).conn == CONNECTED:
+            self.paired, self.m.link_up = True, True
+        else:
+            self.go_solo()
+        if self.offer_future is not None and not self.offer_future.done():
+            self.offer_future.set_result(True)
+
+    async def offer(self) -> None:
+        async with self.gate:
+            sess = self.session
+            if sess is None or self.paired or self.m.node(self.local).conn != CONNECTING:
+                return
+            self.offer_future = asyncio.get_running_loop().create_future()
+            try:
+                sess.send({"t": "offer", "synced": self.m.synced_generation,
+                           "node": node_doc(self.m.node(self.local), blocks=True)})
+                done = await asyncio.wait_for(self.offer_future, 2 * self.ping_timeout)
+                if not done:
+                    self.next_offer = time.monotonic() + self.connect_retry
+            except (asyncio.TimeoutError, ConnectionError, OSError):
+                sess.close("handshake timed out")
+            finally:
+                self.offer_future = None
+
+    def start_session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.session = PeerSession(reader, writer, on_message=self.on_peer_message, on_close=self.session_closed,
+                                   ping=lambda: {"conn": self.m.node(self.local).conn},
+                                   ping_interval=self.ping_interval, ping_timeout=self.ping_timeout)
+        self.m.link_up = True
+        self.session.start()
+        log(f"TCP link to {self.peer} up")
+
+    def session_closed(self, sess: PeerSession, why: str) -> None:
+        if sess is not self.session:
+            return
+        self.session = None
+        for fut in list(self.ack_waiters.values()):
+            if not fut.done():
+                fut.set_result(False)
+        for fut in list(self.reqs.values()):
+            if not fut.done():
+                fut.set_exception(ConnectionError(why))
+        if self.offer_future is not None and not self.offer_future.done():
+            self.offer_future.set_result(False)
+        self.link_lost(why)
+        self.m.link_up = False
+        log(f"TCP link to {self.peer} closed: {why}")
+
+    async def accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.coordinator or self.blocked or self.session is not None:
+            writer.close()  # node-id 0 dials; one peer connection at a time
+            return
+        if await exchange_hello(reader, writer, self.local, self.peer, self.env.resource, self.ping_timeout):
+            if self.session is None and not self.blocked:
+                self.start_session(reader, writer)
+            else:
+                writer.close()
+
+    async def dial_loop(self) -> None:
+        host, port = self.env.repl_peer.rsplit(":", 1)
+        while True:
+            if self.session is None and not self.blocked:
+                try:
+                    reader, writer = await asyncio.wait_for(
+                        asyncio.open_connection(host.strip("[]"), int(port), limit=LINE_LIMIT), self.ping_timeout)
+                    if await exchange_hello(reader, writer, self.local, self.peer, self.env.resource,
+                                            self.ping_timeout) and self.session is None and not self.blocked:
+                        self.start_session(reader, writer)
+                except (OSError, asyncio.TimeoutError):
+                    pass
+            await asyncio.sleep(self.connect_retry)
+

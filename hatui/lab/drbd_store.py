@@ -1,0 +1,125 @@
+"""The DRBD emulator's backing disk: metadata and one file per block key.
+
+Layout under the node's ``disk_dir`` (see :mod:`hatui.lab.node_env`):
+
+* ``drbd-meta.json``  DRBD's on-disk metadata for the local node: disk state,
+  current generation (DRBD's current UUID), the generation both sides last had
+  in sync, the bitmap (out-of-sync keys) and a pending full sync. The role is
+  NOT stored: a node that boots again comes up Secondary, as DRBD does.
+* ``data/<key>``      the device's contents, one UTF-8 text file per block key.
+  A ``/`` in a key is a sub-folder, so ``export/data-0001`` is readable as
+  ``data/export/data-0001`` through the mount point (a bind mount of ``data``).
+
+Both are written atomically (temporary file, fsync, ``os.replace``) and only
+what changed since the last :meth:`DiskStore.sync` is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+META_FILE = "drbd-meta.json"
+_TMP = ".~tmp"  # "~" is not allowed in keys, so a temporary file never looks like a block
+_KEY = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
+INITIAL_GENERATION = 1  # a fresh pair is "in sync" at generation 1 (create-md + --clear-bitmap)
+
+
+def key_error(key: object) -> str | None:
+    """Why ``key`` cannot name a block (None when it can)."""
+    if not isinstance(key, str) or not _KEY.match(key):
+        return "block keys are 1-200 characters of [A-Za-z0-9._/-]"
+    if any(part in ("", ".", "..") for part in key.split("/")):
+        return "block keys have no empty, '.' or '..' path segments"
+    return None
+
+
+@dataclass
+class Meta:
+    """The local node's persisted DRBD metadata."""
+
+    disk: str = "UpToDate"
+    generation: int = INITIAL_GENERATION
+    synced_generation: int = INITIAL_GENERATION
+    out_of_sync: set[str] = field(default_factory=set)
+    needs_full_sync: bool = False
+
+    def to_doc(self) -> dict[str, object]:
+        return {"disk": self.disk, "generation": self.generation, "synced_generation": self.synced_generation,
+                "out_of_sync": sorted(self.out_of_sync), "needs_full_sync": self.needs_full_sync}
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + _TMP)
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class DiskStore:
+    """Reads and writes one node's backing disk."""
+
+    def __init__(self, disk_dir: str, data_dir: str) -> None:
+        self.disk_dir, self.data_dir = Path(disk_dir), Path(data_dir)
+        self.meta_path = self.disk_dir / META_FILE
+        self._meta_doc: dict[str, object] | None = None
+        self._blocks: dict[str, str] = {}  # what is on disk now
+
+    def load(self) -> tuple[Meta, dict[str, str], bool]:
+        """(metadata, blocks, fresh): fresh metadata is created on first start."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        blocks: dict[str, str] = {}
+        for path in sorted(self.data_dir.rglob("*")):
+            if not path.is_file():
+                continue
+            if path.name.endswith(_TMP):
+                path.unlink(missing_ok=True)  # a write interrupted by a crash
+                continue
+            key = path.relative_to(self.data_dir).as_posix()
+            if key_error(key) is None:
+                blocks[key] = path.read_text(encoding="utf-8", errors="replace")
+        self._blocks = dict(blocks)
+        fresh = not self.meta_path.exists()
+        if fresh:
+            meta = Meta()
+        else:
+            doc = json.loads(self.meta_path.read_text())
+            meta = Meta(disk=str(doc.get("disk", "UpToDate")),
+                        generation=int(doc.get("generation", INITIAL_GENERATION)),
+                        synced_generation=int(doc.get("synced_generation", INITIAL_GENERATION)),
+                        out_of_sync=set(doc.get("out_of_sync", [])),
+                        needs_full_sync=bool(doc.get("needs_full_sync", False)))
+        self.save_meta(meta)
+        return meta, blocks, fresh
+
+    def save_meta(self, meta: Meta) -> None:
+        doc = meta.to_doc()
+        if doc != self._meta_doc:
+            _atomic_write(self.meta_path, json.dumps(doc, indent=1) + "\n")
+            self._meta_doc = doc
+
+    def sync_blocks(self, blocks: dict[str, str]) -> int:
+        """Write what changed since the last call (and remove dropped keys); returns how many."""
+        changed = 0
+        for key, value in blocks.items():
+            if self._blocks.get(key) != value:
+                path = self.data_dir / key
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _atomic_write(path, value)
+                self._blocks[key] = value
+                changed += 1
+        for key in [k for k in self._blocks if k not in blocks]:
+            path = self.data_dir / key
+            path.unlink(missing_ok=True)
+            del self._blocks[key]
+            changed += 1
+            parent = path.parent
+            while parent != self.data_dir and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+        return changed

@@ -1,0 +1,291 @@
+"""The lab's DRBD emulator: two real daemons on 127.0.0.1, replicating over TCP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from hatui.lab.drbd_cli import request
+from hatui.lab.node_env import NodeEnv
+from hatui.probes.drbd import parse_drbd_json
+
+ROOT = Path(__file__).resolve().parents[2]
+NAMES = ("alpha", "beta")
+BLOCK_KIB = 4096
+PING_TIMEOUT = 0.5
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Node:
+    def __init__(self, base: Path, name: str, peer: str, ports: dict[str, int]) -> None:
+        self.name = name
+        self.etc, self.run, self.disk = base / name / "etc", base / name / "run", base / name / "disk"
+        self.etc.mkdir(parents=True)
+        self.env = NodeEnv(node=name, peer=peer, nodes=NAMES, repl_listen=f"127.0.0.1:{ports[name]}",
+                           repl_peer=f"127.0.0.1:{ports[peer]}", disk_dir=str(self.disk),
+                           mount_point="/srv/ha", sync_rate_kib_s=4 * BLOCK_KIB, run_dir=str(self.run))
+        self.env.write(self.etc)
+        self.envvars = {**os.environ, "HATUI_LAB_ETC": str(self.etc), "HATUI_LAB_RUN": str(self.run),
+                        "PYTHONPATH": str(ROOT)}
+        self.proc: subprocess.Popen | None = None
+        self.log = base / name / "daemon.log"
+
+    @property
+    def socket(self) -> str:
+        return str(self.run / "drbd.sock")
+
+    def start(self) -> None:
+        if os.path.exists(self.socket):
+            os.unlink(self.socket)  # what a kill -9 leaves behind
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hatui.lab.drbd_daemon", "--ping-interval", "0.1", "--ping-timeout",
+             str(PING_TIMEOUT), "--connect-retry", "0.2"],
+            env=self.envvars, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
+        wait_for(lambda: os.path.exists(self.socket), what=f"{self.name} socket")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def api(self, **req: Any) -> dict:
+        return request(self.socket, req, timeout=5)
+
+    def cmd(self, *argv: str) -> dict:
+        return self.api(op="cmd", argv=list(argv))
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "hatui.lab.drbd_cli", *args], env=self.envvars, cwd=ROOT,
+                              capture_output=True, text=True, timeout=10)
+
+    def me(self) -> dict:
+        return self.api(op="state")["nodes"][self.name]
+
+    def status(self) -> Any:
+        out = self.cmd("drbdsetup", "status", "--json", "r0")
+        assert out["rc"] == 0, out
+        return parse_drbd_json(out["stdout"]).resources[0]
+
+    def disk_file(self, key: str) -> str | None:
+        path = self.disk / "data" / key
+        return path.read_text() if path.exists() else None
+
+
+def wait_for(pred: Callable[[], Any], *, timeout: float = 10.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = pred()
+        except (OSError, ValueError, KeyError):
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.03)
+
+
+def conn(node: Node) -> str:
+    return node.me()["connection"]
+
+
+def in_sync(a: Node, b: Node) -> bool:
+    sa, sb = a.me(), b.me()
+    return (sa["connection"] == sb["connection"] == "Connected" and sa["replication"] == "Established"
+            and sa["disk"] == sb["disk"] == "UpToDate" and sb["replication"] == "Established")
+
+
+@pytest.fixture
+def pair(tmp_path: Path):
+    ports = {n: _free_port() for n in NAMES}
+    a, b = Node(tmp_path, "alpha", "beta", ports), Node(tmp_path, "beta", "alpha", ports)
+    try:
+        a.start()
+        b.start()
+        wait_for(lambda: in_sync(a, b), what="initial connect")
+        yield a, b
+    finally:
+        for node in (a, b):
+            node.stop(signal.SIGKILL)
+
+
+def test_fresh_pair_connects_in_sync_and_parses_with_hatuis_parser(pair) -> None:
+    a, b = pair
+    for node, peer in ((a, b), (b, a)):
+        res = node.status()
+        assert res.role.value == "Secondary"
+        assert res.devices[0].disk.value == "UpToDate"
+        c = res.connections[0]
+        assert (c.peer, c.connection.value, c.peer_role.value) == (peer.name, "Connected", "Secondary")
+        assert c.peer_devices[0].replication.value == "Established"
+        assert c.peer_devices[0].peer_disk.value == "UpToDate"
+    text = a.cli("drbdadm", "status", "r0")
+    assert text.returncode == 0 and text.stdout.startswith("r0 role:Secondary\n")
+    assert "beta role:Secondary" in text.stdout
+    events = b.cli("drbdsetup", "events2", "--now", "--statistics")
+    assert events.stdout.rstrip().endswith("exists -")
+    assert (a.disk / "drbd-meta.json").exists()
+
+
+def test_multiple_primaries_refused_and_protocol_c_write(pair) -> None:
+    a, b = pair
+    assert a.cli("drbdadm", "primary", "r0").returncode == 0
+    refused = b.cli("drbdadm", "primary", "r0")
+    assert refused.returncode == 11
+    assert "(-1) Multiple primaries not allowed by config" in refused.stderr
+    # Protocol C: acknowledged on the Primary means on the peer's disk.
+    for i in range(5):
+        assert a.api(op="write", key=f"export/rec-{i}", value=f"v{i}") == {"rc": 0}
+        assert b.disk_file(f"export/rec-{i}") == f"v{i}"
+    assert a.disk_file("export/rec-4") == "v4"
+    assert b.api(op="read", key="export/rec-3")["value"] == "v3"
+    bad = b.api(op="write", key="x", value="y")
+    assert bad["rc"] == 1 and "Wrong medium type" in bad["stderr"]
+    # The follower as Primary: its write is forwarded and on the coordinator's disk when acked.
+    assert a.cmd("drbdadm", "secondary", "r0")["rc"] == 0
+    assert b.cmd("drbdadm", "primary", "r0")["rc"] == 0
+    assert b.api(op="write", key="from-beta", value="b1") == {"rc": 0}
+    assert a.disk_file("from-beta") == "b1" and b.disk_file("from-beta") == "b1"
+    assert a.status().connections[0].peer_role.value == "Primary"
+
+
+def test_secondary_while_open_is_refused(pair) -> None:
+    a, b = pair
+    refused = b.api(op="open")
+    assert refused["rc"] == 32 and refused["stderr"] == (
+        "mount: /srv/ha: mount(2) system call failed: Wrong medium type.\n")
+    for node in (b, a):  # the follower (forwarded) and the coordinator
+        assert node.cmd("drbdadm", "primary", "r0")["rc"] == 0
+        assert node.api(op="open")["rc"] == 0
+        out = node.cli("drbdadm", "secondary", "r0")
+        assert out.returncode == 11 and "(-12) Device is held open by someone" in out.stderr
+        assert node.api(op="close")["rc"] == 0
+        assert node.cmd("drbdadm", "secondary", "r0")["rc"] == 0
+
+
+def test_link_loss_tracks_out_of_sync_then_resyncs(pair) -> None:
+    a, b = pair
+    assert b.cmd("drbdadm", "primary", "r0")["rc"] == 0
+    assert b.api(op="write", key="before", value="1") == {"rc": 0}
+    assert a.api(op="fault", kind="block") == {"rc": 0}
+    wait_for(lambda: conn(a) != "Connected" and conn(b) != "Connected", what="both lose the connection")
+    for i in range(3):
+        assert b.api(op="write", key=f"late/{i}", value=f"late {i}") == {"rc": 0}
+    pd = b.status().connections[0].peer_devices[0]
+    assert pd.out_of_sync_kib == 3 * BLOCK_KIB and pd.replication.value == "Off"
+    assert b.status().connections[0].connection.value in ("Connecting", "Unconnected")
+    assert a.disk_file("late/0") is None
+    assert a.api(op="fault", kind="unblock") == {"rc": 0}
+    seen = wait_for(lambda: (r := a.status().connections[0].peer_devices[0]).replication.value == "SyncTarget"
+                    and r, what="SyncTarget")
+    first = seen.sync_percent
+    assert b.status().connections[0].peer_devices[0].replication.value in ("SyncSource", "Established")
+    assert a.me()["disk"] == "Inconsistent"
+    wait_for(lambda: a.status().connections[0].peer_devices[0].sync_percent > first
+             or in_sync(a, b), what="resync progress")
+    wait_for(lambda: in_sync(a, b), what="resync done")
+    for i in range(3):
+        assert a.disk_file(f"late/{i}") == f"late {i}"
+    assert a.me()["blocks"] == b.me()["blocks"]
+
+
+def test_split_brain_and_its_resolution(pair) -> None:
+    a, b = pair
+    assert a.cmd("drbdadm", "primary", "r0")["rc"] == 0
+    assert a.api(op="write", key="shared", value="base") == {"rc": 0}
+    assert b.api(op="fault", kind="block") == {"rc": 0}
+    wait_for(lambda: conn(a) != "Connected" and conn(b) != "Connected", what="link loss")
+    assert b.cmd("drbdadm", "primary", "r0")["rc"] == 0
+    assert a.api(op="write", key="survivor", value="a") == {"rc": 0}
+    assert b.api(op="write", key="victim", value="b") == {"rc": 0}
+    assert b.api(op="write", key="shared", value="overwritten on beta") == {"rc": 0}
+    assert b.api(op="fault", kind="unblock") == {"rc": 0}
+    wait_for(lambda: conn(a) == "StandAlone" and conn(b) == "StandAlone", what="split brain")
+    time.sleep(3 * PING_TIMEOUT)  # reachable over TCP but StandAlone: never auto-connected
+    assert conn(a) == conn(b) == "StandAlone"
+    # Resolve: beta is the victim.
+    for argv in (("disconnect",), ("secondary",), ("connect", "--discard-my-data")):
+        assert b.cmd("drbdadm", *argv, "r0")["rc"] == 0, argv
+    assert a.cmd("drbdadm", "disconnect", "r0")["rc"] == 0
+    assert a.cmd("drbdadm", "connect", "r0")["rc"] == 0
+    wait_for(lambda: in_sync(a, b), what="resolved and resynced")
+    assert b.disk_file("victim") is None and b.api(op="read", key="victim")["value"] is None
+    assert b.disk_file("survivor") == "a" and b.disk_file("shared") == "base"
+    assert a.me()["role"] == "Primary" and b.me()["role"] == "Secondary"
+
+
+def test_killed_daemon_comes_back_secondary_and_resyncs(pair) -> None:
+    a, b = pair
+    assert a.cmd("drbdadm", "primary", "r0")["rc"] == 0
+    assert a.api(op="write", key="k1", value="one") == {"rc": 0}
+    b.stop(signal.SIGKILL)
+    wait_for(lambda: conn(a) != "Connected", what="a notices")
+    assert a.api(op="write", key="k2", value="two") == {"rc": 0}
+    assert a.me()["out_of_sync_kib"] == BLOCK_KIB
+    b.start()
+    assert b.me()["role"] == "Secondary" and b.api(op="read", key="k1")["value"] == "one"
+    wait_for(lambda: in_sync(a, b), what="resync after restart")
+    assert b.disk_file("k2") == "two"
+    # The coordinator restarts too (kill -9): it comes back Secondary and reconnects in sync.
+    a.stop(signal.SIGKILL)
+    a.start()
+    wait_for(lambda: in_sync(a, b), what="coordinator back")
+    assert a.me()["role"] == "Secondary" and a.me()["blocks"]["k2"] == "two"
+
+
+def test_bad_requests_and_clean_shutdown(pair) -> None:
+    a, b = pair
+    assert a.api(op="nope")["rc"] == 1
+    assert a.api(op="write", key="../etc", value="x")["rc"] == 1
+    assert a.cmd("drbdadm", "status", "r9")["rc"] == 10
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(5)
+        s.connect(a.socket)
+        s.sendall(b"not json\n")
+        assert json.loads(s.recv(4096))["rc"] == 1
+    assert in_sync(a, b)
+    b.stop(signal.SIGTERM)
+    assert b.proc.returncode == 0 and not os.path.exists(b.socket)
+    out = b.cli("drbdsetup", "status", "--json")
+    assert out.returncode == 20 and "generic netlink family" in out.stderr
+    assert b.cli("drbdadm", "status").returncode == 20
+
+
+@pytest.mark.parametrize("frozen", ["beta", "alpha"])
+def test_silent_peer_is_lost_by_ping_timeout_and_write_is_acked_out_of_sync(pair, frozen: str) -> None:
+    """No fault op: a peer that stops answering (SIGSTOP, like `ip link set down`) times out."""
+    a, b = pair
+    primary, stopped = (a, b) if frozen == "beta" else (b, a)
+    assert primary.cmd("drbdadm", "primary", "r0")["rc"] == 0
+    assert primary.api(op="write", key="k0", value="0") == {"rc": 0}
+    assert stopped.proc is not None
+    stopped.proc.send_signal(signal.SIGSTOP)
+    try:
+        # Protocol C: the write waits for the peer, then the connection is declared lost.
+        assert primary.api(op="write", key="k1", value="1") == {"rc": 0}
+        me = primary.me()
+        assert me["connection"] != "Connected" and "k1" in me["out_of_sync"]
+    finally:
+        stopped.proc.send_signal(signal.SIGCONT)
+    wait_for(lambda: in_sync(a, b), what="reconnect and resync")
+    assert stopped.disk_file("k1") == "1" and a.me()["blocks"] == b.me()["blocks"]
