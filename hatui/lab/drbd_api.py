@@ -19,8 +19,11 @@ from typing import Any
 KEY_RE = re.compile(r"[A-Za-z0-9._-]+")
 
 
-class DrbdApiError(Exception):
-    """The API could not be reached or answered something that is not a JSON object."""
+class DrbdApiError(OSError):
+    """The API could not be reached or answered something that is not a JSON object.
+
+    An OSError, so callers that catch OSError (socket trouble) also catch a bad reply.
+    """
 
 
 def valid_key(key: str) -> bool:
