@@ -228,6 +228,7 @@ class PeerLinkMixin:
     ack_waiters: dict[int, asyncio.Future]
     reqs: dict[int, asyncio.Future]
     offer_future: asyncio.Future | None
+    offer_task: asyncio.Task | None
     next_offer: float
     follower_blocks: dict[str, str]
     last_push: dict | None
