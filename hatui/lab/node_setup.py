@@ -171,8 +171,9 @@ def reboot_cleanup(files: NodeFiles) -> None:
     """What a reboot forgets: the mount on /srv/ha, /tmp, unit state, pid files, sockets."""
     netns.node_run(files.name, ["sh", "-c", f"! mountpoint -q {MOUNT_POINT} || /usr/bin/umount -l {MOUNT_POINT}"],
                    check=False)
-    for sub in ("units", "nfs.ready", "dag.ready", "drbd.sock", "nfs-exports", "kit.takeover"):
-        path = files.lab_run / sub
+    for sub in ("hatui-lab/units", "hatui-lab/nfs.ready", "hatui-lab/dag.ready", "hatui-lab/drbd.sock",
+                "hatui-lab/nfs-exports", "hatui-kit"):  # hatui-kit: the node kit's takeover marker
+        path = files.sub("run") / sub
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         else:
