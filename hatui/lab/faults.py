@@ -9,9 +9,9 @@ cut-link           the replication link (eth1) down: DRBD loses its connection, 
 heal-link          eth1 up again: DRBD reconnects and resyncs what changed
 stop-service …     ``systemctl stop UNIT`` on NODE (start-service: start)
 stop-keepalived    ``systemctl stop keepalived.service`` on NODE (start-keepalived: start)
-block-vrrp         blackhole routes between the nodes' eth0 addresses: VRRP adverts (unicast)
-                   are lost, both nodes become MASTER and both hold the VIP
-unblock-vrrp       remove those routes
+block-vrrp         each node's neighbour entry for the other points at a MAC nobody has: the
+                   unicast VRRP adverts are lost, both nodes become MASTER and both hold the VIP
+unblock-vrrp       remove those entries
 split-brain        cut the link, promote the standby and write on both sides, heal the link:
                    DRBD finds both sides changed and drops the connection (StandAlone)
 =================  ==========================================================================
@@ -28,6 +28,7 @@ from hatui.lab.node_setup import PY, boot, reboot_cleanup, wait_for
 
 KINDS = ("crash", "restore", "cut-link", "heal-link", "stop-service", "start-service", "stop-keepalived",
          "start-keepalived", "block-vrrp", "unblock-vrrp", "split-brain")
+BLACKHOLE_MAC = "02:00:00:00:00:00"  # locally administered, never used by a lab interface
 NEEDS_NODE = {"crash", "restore", "stop-service", "start-service", "stop-keepalived", "start-keepalived"}
 
 
@@ -67,12 +68,18 @@ def inject(lab: Lab, kind: str, node: str | None = None, unit: str | None = None
             raise LabError(f"{node}: systemctl {verb} {unit}: {(out.stderr or out.stdout).strip()}")
         return f"{node}: systemctl {verb} {unit}"
     if kind in ("block-vrrp", "unblock-vrrp"):
-        verb = "replace" if kind == "block-vrrp" else "del"
+        # No iptables/nft here, and a blackhole route does not stop keepalived (its socket is bound
+        # to eth0). A permanent neighbour entry with a MAC nobody has makes each node's unicast
+        # adverts to the other go nowhere, and touches nothing else: SSH comes from the host,
+        # clients from the client namespace, DRBD runs over eth1.
         for n in topology.NODES:
             other = topology.peer(n.name)
-            netns.run(["ip", "-n", n.netns, "route", verb, "blackhole", f"{other.public_ip}/32"],
-                      check=kind == "block-vrrp")
-        return "VRRP adverts between the nodes " + ("blocked" if verb == "replace" else "unblocked")
+            if kind == "block-vrrp":
+                netns.run(["ip", "-n", n.netns, "neigh", "replace", other.public_ip, "lladdr", BLACKHOLE_MAC,
+                           "dev", "eth0", "nud", "permanent"])
+            else:
+                netns.run(["ip", "-n", n.netns, "neigh", "del", other.public_ip, "dev", "eth0"], check=False)
+        return "VRRP adverts between the nodes " + ("blocked" if kind == "block-vrrp" else "unblocked")
     return _split_brain(lab)
 
 

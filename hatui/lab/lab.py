@@ -223,7 +223,7 @@ class Lab:
         check_host()
         state = self.state()
         self.client_stop()
-        for name in state.get("namespaces", [*NAMES, topology.CLIENT_NS]):
+        for name in state.get("namespaces") or self._orphans():
             netns.delete_node_namespaces(name)
         for dev in (state.get("loops") or {}).values():
             netns.run(["losetup", "-d", dev], check=False)
@@ -239,6 +239,14 @@ class Lab:
         if self.dir.exists():
             shutil.rmtree(self.dir, ignore_errors=True)
         log("lab down: namespaces, links, loop devices, processes and files removed")
+
+    @staticmethod
+    def _orphans() -> list[str]:
+        """Without lab.json, only namespaces that carry the lab's marks count as ours."""
+        names = [n for n in NAMES if netns.is_mountpoint(netns.mnt_file(n))]
+        if netns.link_exists("hl-client"):
+            names.append(topology.CLIENT_NS)
+        return names
 
     # ---- client ----------------------------------------------------------------------------------
 

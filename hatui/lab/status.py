@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from hatui.lab import netns, topology
+from hatui.lab.faults import BLACKHOLE_MAC
 from hatui.lab.lab import NAMES, Lab
 
 PROGRAMS = {"sshd": "sshd", "keepalived": "keepalived", "drbd": "hatui.lab.drbd_daemon",
@@ -29,11 +30,11 @@ def node_report(lab: Lab, name: str) -> dict:
                 running[key] = True
     loops = lab.state().get("loops") or {}
     local = lab._local(name)
-    blackholes = netns.run(["ip", "-n", name, "route", "show", "type", "blackhole"], check=False).stdout.strip()
+    neigh = netns.run(["ip", "-n", name, "neigh", "show", "dev", "eth0"], check=False).stdout
     return {
         "name": name,
         "links": {dev: netns.link_is_up(name, dev) for dev in ("eth0", "eth1")},
-        "vrrp_blocked": bool(blackholes),
+        "vrrp_blocked": BLACKHOLE_MAC in neigh,
         "running": running,
         "drbd": {k: local.get(k) for k in ("role", "disk", "connection", "replication", "out_of_sync_kib")},
         "disk": f"real ext4 on loop device {loops[name]}" if name in loops else "not set up",
