@@ -107,9 +107,11 @@ class Lab:
         for node in topology.NODES:
             files = self.files(node.name)
             self._write_node_files(node, files, keys)
-            loops[node.name] = prepare_disk(files)
+            loop = prepare_disk(files)
+            if loop:
+                loops[node.name] = loop
             self._remember("loops", loops)
-            setup_mounts(files, loops[node.name], bin_dir)
+            setup_mounts(files, loops.get(node.name), bin_dir)
             reboot_cleanup(files)
         log("boot: DRBD emulator and sshd on both nodes")
         for node in topology.NODES:
@@ -120,7 +122,7 @@ class Lab:
         netns.node_run(a.name, ["systemctl", "start", "keepalived.service"], timeout=20)
         self.wait_serving(a.name, timeout=30)
         netns.node_run(b.name, ["systemctl", "start", "keepalived.service"], timeout=20)
-        self._write_config(keys)
+        self._write_config(keys, with_disk=len(loops) == len(NAMES))
         self._remember("up", True)
         log(f"lab up: hatui --config {self.config_path} status")
         return self.config_path
@@ -170,7 +172,7 @@ class Lab:
             vip_interface=topology.VIP_INTERFACE, journal="/var/lib/hatui/journal.jsonl", nfs_port=2049,
             step_timeout=10))
 
-    def _write_config(self, keys: dict[str, str]) -> None:
+    def _write_config(self, keys: dict[str, str], *, with_disk: bool = True) -> None:
         q = json.dumps
         lines = [
             "# hatui config for the network-namespace lab (written by `hatui lab up`)",
@@ -185,7 +187,7 @@ class Lab:
                   "[keepalived]", f"instance = {q(topology.INSTANCE)}", 'unit = "keepalived.service"',
                   'pid_file = "/run/keepalived.pid"', 'json_file = "/tmp/keepalived.json"', "",
                   "[[drbd]]", 'resource = "r0"', 'device = "/dev/drbd0"', 'mount_point = "/srv/ha"',
-                  'fs_type = "ext4"', f"backing_disk = {q(BACKING_DISK)}", "",
+                  'fs_type = "ext4"', *([f"backing_disk = {q(BACKING_DISK)}"] if with_disk else []), "",
                   "[services.nfs]", 'unit = "nfs-server.service"', 'exports = ["/srv/ha"]', "",
                   "[services.dag_processor]", 'unit = "airflow-dag-processor.service"', ""]
         self.config_path.write_text("\n".join(lines))

@@ -109,16 +109,26 @@ def node_env_for(node: topology.LabNode, names: tuple[str, str]) -> NodeEnv:
                    disk_dir=DISK_MOUNT, mount_point=MOUNT_POINT, exports=(MOUNT_POINT,), units=units)
 
 
-def prepare_disk(files: NodeFiles) -> str:
-    """A 64 MiB ext4 image on a loop device (made once); returns the loop device."""
-    if not files.disk_image.exists():
-        with open(files.disk_image, "wb") as f:
-            f.truncate(DISK_MIB * 1024 * 1024)
-        netns.run(["mkfs.ext4", "-q", "-F", "-L", f"hatui-{files.name}", str(files.disk_image)], timeout=60)
-    return netns.run(["losetup", "--find", "--show", str(files.disk_image)]).stdout.strip()
+def prepare_disk(files: NodeFiles) -> str | None:
+    """A 64 MiB ext4 image on a loop device (made once); returns the loop device.
+
+    None where this machine has no loop devices (some containers): the backing
+    disk is then a plain folder on the host's filesystem (``lab status`` says so).
+    """
+    if not os.path.exists("/dev/loop-control"):
+        return None
+    try:
+        if not files.disk_image.exists():
+            with open(files.disk_image, "wb") as f:
+                f.truncate(DISK_MIB * 1024 * 1024)
+            netns.run(["mkfs.ext4", "-q", "-F", "-L", f"hatui-{files.name}", str(files.disk_image)], timeout=60)
+        return netns.run(["losetup", "--find", "--show", str(files.disk_image)]).stdout.strip()
+    except netns.LabError:
+        files.disk_image.unlink(missing_ok=True)
+        return None
 
 
-def setup_mounts(files: NodeFiles, loop_dev: str, bin_dir: Path) -> None:
+def setup_mounts(files: NodeFiles, loop_dev: str | None, bin_dir: Path) -> None:
     """Inside the node's mount namespace: the bind mounts above, the disk, the stand-in commands."""
     for sub in BINDS.values():
         files.sub(sub).mkdir(parents=True, exist_ok=True)
@@ -132,16 +142,16 @@ def setup_mounts(files: NodeFiles, loop_dev: str, bin_dir: Path) -> None:
     # Order matters: /run and /tmp last, so a LAB_DIR below them stays reachable while binding.
     lines = ["set -e", f"mountpoint -q {BIN_MOUNT} && [ -e {BIN_MOUNT}/drbdadm ] || mount --bind {bin_dir} {BIN_MOUNT}"]
     lines += [bind(target, files.sub(sub)) for target, sub in BINDS.items() if target not in ("/run", "/tmp")]
-    lines += [
-        f"mountpoint -q {DISK_MOUNT} || /usr/bin/mount {loop_dev} {DISK_MOUNT}",
-        f"mkdir -p {DISK_MOUNT}/data",
-        bind("/run", files.sub("run")),
-        "mkdir -p /run/sshd /run/hatui-lab/log",
-        f"[ -e {BACKING_DISK} ] || touch {BACKING_DISK}",
-        f"mountpoint -q {BACKING_DISK} || /usr/bin/mount --bind {loop_dev} {BACKING_DISK}",
-        bind("/tmp", files.sub("tmp")),
-        f"hostname {files.name}",
-    ]
+    if loop_dev:
+        lines.append(f"mountpoint -q {DISK_MOUNT} || /usr/bin/mount {loop_dev} {DISK_MOUNT}")
+    else:
+        files.sub("disk").mkdir(parents=True, exist_ok=True)
+        lines.append(bind(DISK_MOUNT, files.sub("disk")))
+    lines += [f"mkdir -p {DISK_MOUNT}/data", bind("/run", files.sub("run")), "mkdir -p /run/sshd /run/hatui-lab/log"]
+    if loop_dev:
+        lines += [f"[ -e {BACKING_DISK} ] || touch {BACKING_DISK}",
+                  f"mountpoint -q {BACKING_DISK} || /usr/bin/mount --bind {loop_dev} {BACKING_DISK}"]
+    lines += [bind("/tmp", files.sub("tmp")), f"hostname {files.name}"]
     netns.node_run(files.name, ["sh", "-c", "\n".join(lines)])
 
 

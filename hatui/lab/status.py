@@ -37,8 +37,9 @@ def node_report(lab: Lab, name: str) -> dict:
         "vrrp_blocked": BLACKHOLE_MAC in neigh,
         "running": running,
         "drbd": {k: local.get(k) for k in ("role", "disk", "connection", "replication", "out_of_sync_kib")},
-        "disk": f"real ext4 on loop device {loops[name]}" if name in loops else "not set up",
-        "mount": "real bind mount of the emulated DRBD device's folder (on that ext4) at /srv/ha",
+        "disk": (f"real ext4 on loop device {loops[name]}" if name in loops else
+                 "emulated: a folder on the host's filesystem (this machine has no loop devices)"),
+        "mount": "real bind mount of the emulated DRBD device's folder (on that disk) at /srv/ha",
     }
 
 
