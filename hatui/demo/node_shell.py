@@ -150,7 +150,7 @@ class NodeShell(CommandsMixin):
             return "", "", 0
         name = os.path.basename(argv[0]) if argv[0].startswith("/") else argv[0]
         handler = getattr(self, "cmd_" + name.replace("-", "_").replace(".", "_"), None)
-        if handler is None or name.startswith("_") and name != "_ka_json":
+        if handler is None or name.startswith("_") and name not in ("_ka_json", "_init", "_done"):
             return "", f"sh: 1: {argv[0]}: not found\n", 127
         try:
             return handler(argv[1:], stdin)

@@ -1,7 +1,7 @@
 """The batched poll script: one remote exec per node per cycle, split into sections.
 
-hatui sends one POSIX ``sh`` script per node per poll. Its preamble defines two
-functions, then each probe is one line::
+hatui sends one POSIX ``sh`` script per node per poll. Its preamble defines a
+few functions, then each probe is one line, and ``_done`` ends the script::
 
     _h NAME 'ALTERNATIVE 1' ['ALTERNATIVE 2' ...]
 
@@ -13,6 +13,12 @@ output can forge a section boundary::
     @@hatui:NONCE:begin:NAME@@
     ...output...
     @@hatui:NONCE:end:NAME:rc=RC@@
+
+The probes run concurrently: ``_h`` starts each in a background job writing to
+its own file in a ``mktemp -d`` folder, and ``_done`` waits for them all and
+prints the files in probe order (the folder is removed on exit). A poll then
+costs about as much as its slowest probe, not the sum of all of them. Where
+``mktemp`` fails (no writable /tmp), ``_h`` runs each probe in turn instead.
 
 ``_ka_json`` asks keepalived for its JSON state dump (signal from
 ``keepalived --signum=JSON``) and prints the file once it is written.
@@ -35,7 +41,7 @@ _PREAMBLE = r"""{header}
 LC_ALL=C; export LC_ALL
 _N={nonce}
 _P={prefix}
-_h() {{
+_run() {{
   _name=$1; shift; _rc=127; _out=
   for _alt in "$@"; do
     _out=$(eval "$_alt" 2>&1) && {{ _rc=0; break; }}
@@ -43,18 +49,31 @@ _h() {{
   done
   printf '@@hatui:%s:begin:%s@@\n%s\n@@hatui:%s:end:%s:rc=%s@@\n' "$_N" "$_name" "$_out" "$_N" "$_name" "$_rc"
 }}
+_init() {{
+  _i=0; _D=$(mktemp -d 2>/dev/null) || _D=
+  [ -z "$_D" ] || trap 'rm -rf "$_D"' EXIT HUP INT TERM
+}}
+_h() {{
+  if [ -n "$_D" ]; then _i=$((_i+1)); _run "$@" >"$_D/$_i" 2>&1 & else _run "$@"; fi
+}}
+_done() {{
+  [ -n "$_D" ] || return 0
+  wait; _j=1
+  while [ "$_j" -le "$_i" ]; do cat "$_D/$_j"; _j=$((_j+1)); done
+}}
 _ka_json() {{
   _pid=$($_P cat {pid_file} 2>/dev/null) || {{ echo "keepalived pid file {pid_file} not readable"; return 3; }}
   _sig=$(keepalived --signum=JSON 2>/dev/null) || {{ echo "keepalived has no JSON support"; return 4; }}
   $_P rm -f {json_file}
   $_P kill -s "$_sig" "$_pid" || {{ echo "cannot signal keepalived pid $_pid"; return 5; }}
-  _i=0
-  while [ "$_i" -lt 40 ]; do
+  _k=0
+  while [ "$_k" -lt 40 ]; do
     if [ -s {json_file} ]; then sleep 0.02; $_P cat {json_file}; return $?; fi
-    sleep 0.025; _i=$((_i+1))
+    sleep 0.025; _k=$((_k+1))
   done
   echo "keepalived did not write {json_file}"; return 6
 }}
+_init
 """
 
 _MARK = re.compile(r"^@@hatui:(?P<nonce>[0-9a-f]+):(?P<kind>begin|end):(?P<name>[A-Za-z0-9_.:-]+?)(?::rc=(?P<rc>-?\d+))?@@$")
@@ -115,6 +134,7 @@ def build_script(
         if not re.fullmatch(r"[A-Za-z0-9_.:-]+", probe.name):
             raise ValueError(f"bad probe name {probe.name!r}")
         lines.append(shlex.join(["_h", probe.name, *probe.alternatives]))
+    lines.append("_done")
     return "\n".join(lines) + "\n"
 
 
