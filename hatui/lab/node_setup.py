@@ -7,6 +7,8 @@ fixed in-node paths (see :mod:`hatui.lab.node_env`)::
     kit/      -> /etc/hatui        the node kit's kit.conf
     journal/  -> /var/lib/hatui    the node kit's journal.jsonl
     run/      -> /run              sshd's privsep dir, pid files, /run/hatui-lab (sockets, unit state, logs)
+    bashrc    -> /root/.bashrc     empty: the host's shell start-up (bash sources it for every
+                                   command sshd runs) is not the node's
     tmp/      -> /tmp              keepalived's JSON dump (never shared between the two keepalived daemons)
     disk.img  -> loop device, ext4 -> /var/lib/hatui-lab-disk (the DRBD backing disk)
     LAB_DIR/bin -> /usr/local/sbin the stand-in commands (drbdadm, drbdsetup, systemctl, exportfs, mount, umount)
@@ -38,6 +40,7 @@ BINDS = {
     "/run": "run",
     "/tmp": "tmp",
 }
+LATE_BINDS = ("/run", "/tmp")  # bound last: LAB_DIR may live below one of them
 DISK_MOUNT = "/var/lib/hatui-lab-disk"
 MOUNT_POINT = "/srv/ha"
 BIN_MOUNT = "/usr/local/sbin"
@@ -141,7 +144,7 @@ def setup_mounts(files: NodeFiles, loop_dev: str | None, bin_dir: Path) -> None:
 
     # Order matters: /run and /tmp last, so a LAB_DIR below them stays reachable while binding.
     lines = ["set -e", f"mountpoint -q {BIN_MOUNT} && [ -e {BIN_MOUNT}/drbdadm ] || mount --bind {bin_dir} {BIN_MOUNT}"]
-    lines += [bind(target, files.sub(sub)) for target, sub in BINDS.items() if target not in ("/run", "/tmp")]
+    lines += [bind(target, files.sub(sub)) for target, sub in BINDS.items() if target not in LATE_BINDS]
     if loop_dev:
         lines.append(f"mountpoint -q {DISK_MOUNT} || /usr/bin/mount {loop_dev} {DISK_MOUNT}")
     else:
@@ -151,6 +154,9 @@ def setup_mounts(files: NodeFiles, loop_dev: str | None, bin_dir: Path) -> None:
     if loop_dev:
         lines += [f"[ -e {BACKING_DISK} ] || touch {BACKING_DISK}",
                   f"mountpoint -q {BACKING_DISK} || /usr/bin/mount --bind {loop_dev} {BACKING_DISK}"]
+    if os.path.exists("/root/.bashrc"):
+        (files.root / "bashrc").touch()
+        lines.append(f"mountpoint -q /root/.bashrc || mount --bind {files.root / 'bashrc'} /root/.bashrc")
     lines += [bind("/tmp", files.sub("tmp")), f"hostname {files.name}"]
     netns.node_run(files.name, ["sh", "-c", "\n".join(lines)])
 
