@@ -8,7 +8,7 @@ stand-in commands cannot drift apart. Stdlib only: the lab's ``systemctl`` and
 from __future__ import annotations
 
 import time
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 # systemd prints the properties in its D-Bus table order (service interface first,
 # then unit), not in the order of -p; parsers must not depend on either.

@@ -21,49 +21,94 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+
+# Plain classes, not dataclasses: every stand-in command imports this module on
+# every call (several per poll), and dataclasses pulls in inspect (~5 ms each).
 
 ETC_DIR = "/etc/hatui-lab"
 RUN_DIR = "/run/hatui-lab"
 NODE_FILE = "node.json"
 
 
-@dataclass(frozen=True)
-class UnitSpec:
-    """One service the lab's systemctl manages."""
+class _Record:
+    """Keyword-only fields with defaults (``_FIELDS``), equality and repr by value."""
 
+    _FIELDS: dict[str, object] = {}
+
+    def __init__(self, **values: object) -> None:
+        unknown = set(values) - set(self._FIELDS)
+        if unknown:
+            raise TypeError(f"unknown fields: {', '.join(sorted(unknown))}")
+        for name, default in self._FIELDS.items():
+            if name not in values and default is _REQUIRED:
+                raise TypeError(f"missing field: {name}")
+            value = values.get(name, default)
+            setattr(self, name, dict(value) if isinstance(value, dict) else value)
+
+    def as_dict(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self._FIELDS}
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.as_dict() == self.as_dict()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.as_dict().items())})"
+
+
+_REQUIRED = object()
+
+
+class UnitSpec(_Record):
+    """One service the lab's systemctl manages: argv, description, pid_file, ready_file, env.
+
+    ``pid_file``: a daemon that writes its own pid file (keepalived);
+    ``ready_file``: created by the program once it serves (the stand-ins).
+    """
+
+    _FIELDS = {"argv": _REQUIRED, "description": "", "pid_file": None, "ready_file": None, "env": {}}
     argv: tuple[str, ...]
-    description: str = ""
-    pid_file: str | None = None  # a daemon that writes its own pid file (keepalived)
-    ready_file: str | None = None  # created by the program once it serves (stand-ins)
-    env: dict[str, str] = field(default_factory=dict)
+    description: str
+    pid_file: str | None
+    ready_file: str | None
+    env: dict[str, str]
 
 
-@dataclass(frozen=True)
-class NodeEnv:
+class NodeEnv(_Record):
     """One lab node's settings, as written by ``hatui lab up``."""
 
+    _FIELDS = {
+        "node": _REQUIRED, "peer": _REQUIRED,
+        "nodes": _REQUIRED,  # DRBD node-id order: nodes[0] has node-id 0
+        "resource": "r0", "device": "/dev/drbd0", "minor": 0,
+        "repl_listen": "127.0.0.1:7789",  # host:port this node's DRBD emulator listens on
+        "repl_peer": "127.0.0.1:7790",  # host:port of the peer's DRBD emulator
+        "disk_dir": "/var/lib/hatui-lab-disk", "mount_point": "/srv/ha", "fs_type": "ext4",
+        "exports": ("/srv/ha",), "nfs_port": 2049,
+        "nfs_unit": "nfs-server.service", "dag_unit": "airflow-dag-processor.service",
+        "keepalived_unit": "keepalived.service",
+        "sync_rate_kib_s": 400 * 1024,  # emulated resync speed (each block key is 4 MiB)
+        "units": {}, "etc_dir": ETC_DIR, "run_dir": RUN_DIR,
+    }
     node: str
     peer: str
-    nodes: tuple[str, str]  # DRBD node-id order: nodes[0] has node-id 0
-    resource: str = "r0"
-    device: str = "/dev/drbd0"
-    minor: int = 0
-    repl_listen: str = "127.0.0.1:7789"  # host:port this node's DRBD emulator listens on
-    repl_peer: str = "127.0.0.1:7790"  # host:port of the peer's DRBD emulator
-    disk_dir: str = "/var/lib/hatui-lab-disk"
-    mount_point: str = "/srv/ha"
-    fs_type: str = "ext4"
-    exports: tuple[str, ...] = ("/srv/ha",)
-    nfs_port: int = 2049
-    nfs_unit: str = "nfs-server.service"
-    dag_unit: str = "airflow-dag-processor.service"
-    keepalived_unit: str = "keepalived.service"
-    sync_rate_kib_s: float = 400 * 1024  # emulated resync speed (each block key is 4 MiB)
-    units: dict[str, UnitSpec] = field(default_factory=dict)
-    etc_dir: str = ETC_DIR
-    run_dir: str = RUN_DIR
+    nodes: tuple[str, str]
+    resource: str
+    device: str
+    minor: int
+    repl_listen: str
+    repl_peer: str
+    disk_dir: str
+    mount_point: str
+    fs_type: str
+    exports: tuple[str, ...]
+    nfs_port: int
+    nfs_unit: str
+    dag_unit: str
+    keepalived_unit: str
+    sync_rate_kib_s: float
+    units: dict[str, UnitSpec]
+    etc_dir: str
+    run_dir: str
 
     @property
     def data_dir(self) -> str:
@@ -74,14 +119,16 @@ class NodeEnv:
         return os.path.join(self.run_dir, "drbd.sock")
 
     def to_json(self) -> str:
-        doc = asdict(self)
+        doc = self.as_dict()
         doc.pop("etc_dir")
         doc.pop("run_dir")
+        doc["units"] = {name: u.as_dict() for name, u in self.units.items()}
         return json.dumps(doc, indent=2) + "\n"
 
-    def write(self, folder: Path) -> Path:
-        path = Path(folder) / NODE_FILE
-        path.write_text(self.to_json())
+    def write(self, folder: object) -> str:
+        path = os.path.join(str(folder), NODE_FILE)
+        with open(path, "w") as f:
+            f.write(self.to_json())
         return path
 
 
@@ -89,7 +136,8 @@ def load_node_env(etc_dir: str | None = None) -> NodeEnv:
     """This node's settings; ``$HATUI_LAB_ETC``/``$HATUI_LAB_RUN`` override the fixed paths."""
     etc = etc_dir or os.environ.get("HATUI_LAB_ETC", ETC_DIR)
     run = os.environ.get("HATUI_LAB_RUN", RUN_DIR)
-    doc = json.loads((Path(etc) / NODE_FILE).read_text())
+    with open(os.path.join(etc, NODE_FILE)) as f:
+        doc = json.load(f)
     units = {name: UnitSpec(argv=tuple(u["argv"]), description=u.get("description", ""),
                             pid_file=u.get("pid_file"), ready_file=u.get("ready_file"), env=dict(u.get("env", {})))
              for name, u in doc.pop("units", {}).items()}

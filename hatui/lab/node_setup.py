@@ -20,6 +20,7 @@ lab creates if missing and removes again on ``lab down``.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -31,6 +32,7 @@ from hatui.lab.node_env import NodeEnv, UnitSpec
 
 DISK_MIB = 64
 PY = sys.executable
+HATUI_ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding the hatui package
 
 # in-node path -> host subfolder of LAB_DIR/<node> (bind mounts)
 BINDS = {
@@ -58,11 +60,17 @@ WRAPPERS = {
 
 
 def write_wrappers(bin_dir: Path) -> None:
-    """The node's stand-in commands: small sh wrappers around this Python's modules."""
+    """The node's stand-in commands: small sh wrappers around this Python's modules.
+
+    hatui runs several of them in every poll, so they start Python without
+    ``site`` (-S: no site-packages scan, ~10 ms less each) with hatui's own folder
+    on the path; they need nothing beyond the standard library and ``hatui.lab``.
+    """
     bin_dir.mkdir(parents=True, exist_ok=True)
     for name, module in WRAPPERS.items():
         path = bin_dir / name
-        path.write_text(f"#!/bin/sh\n# hatui lab stand-in for {name}\nexec {PY} -m {module} \"$@\"\n")
+        path.write_text(f"#!/bin/sh\n# hatui lab stand-in for {name}\n"
+                        f"PYTHONPATH={shlex.quote(HATUI_ROOT)} exec {PY} -S -m {module} \"$@\"\n")
         path.chmod(0o755)
 
 
