@@ -67,9 +67,9 @@ _ka_json() {{
   $_P rm -f {json_file}
   $_P kill -s "$_sig" "$_pid" || {{ echo "cannot signal keepalived pid $_pid"; return 5; }}
   _k=0
-  while [ "$_k" -lt 40 ]; do
-    if [ -s {json_file} ]; then sleep 0.02; $_P cat {json_file}; return $?; fi
-    sleep 0.025; _k=$((_k+1))
+  while [ "$_k" -lt 100 ]; do
+    if [ -s {json_file} ]; then sleep 0.01; $_P cat {json_file}; return $?; fi
+    sleep 0.01; _k=$((_k+1))
   done
   echo "keepalived did not write {json_file}"; return 6
 }}
