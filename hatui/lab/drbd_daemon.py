@@ -23,8 +23,25 @@ connection, one JSON reply line:
   unmounted (refused with rc 32 unless Primary, as mount(8) is).
 * ``{"op":"state"}``: the machine's snapshot plus link information. Only
   ``nodes[<this node>]`` is authoritative; the peer entry is this daemon's view.
+  ``verified`` (node-id 0): ``{"ok": n, "failed": n}`` invariant checks so far.
 * ``{"op":"fault","kind":"block"|"unblock"}``: drop the peer connection and
   stop (re)connecting until unblocked (tests without namespaces).
+  ``"cut"|"heal"``: the link silently loses everything, both ways, until
+  healed (as a downed interface: no close, messages in flight are lost, each
+  side notices by its ping timeout).
+
+Invariant check (an always-on online verify): whenever the coordinator
+concludes the pair is in sync -- a handshake that needs no resync, or a resync
+that ran to its end (even one that ended in the handshake's own tick) -- the
+push that says so carries ``verify``; the follower answers with a SHA-256
+digest of its disk's blocks in the ``ack``, and the coordinator compares it
+with the digest of its own blocks at that push. Equal is the only expected
+outcome. If they differ the emulator has a bug or a disk changed behind its
+back: it logs ``VERIFY FAILED`` loudly (stderr and both nodes' kernel log),
+fetches the follower's blocks, and resyncs exactly the differing keys from the
+side that is right (the resync's source; after a handshake, the Primary, else
+node-id 0), as DRBD's online verify followed by a reconnect would. So the pair
+never stays UpToDate/UpToDate while its disks silently differ.
 
 A restarted daemon comes up as a rebooted node does: Secondary, Connecting,
 disk as persisted (``DrbdMachine.restore``).
@@ -39,13 +56,15 @@ import os
 import secrets
 import signal
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hatui.demo.drbd_machine import CONNECTED, CONNECTING, PRIMARY, SECONDARY, DrbdMachine
+from hatui.demo.drbd_machine import (CONNECTED, CONNECTING, KIB_PER_BLOCK, PRIMARY, SECONDARY, DrbdMachine,
+                                     SyncJob)
 from hatui.demo.node_commands import CommandsMixin
-from hatui.lab.drbd_link import LINE_LIMIT, PeerLinkMixin, PeerSession, block_diff, log, pair_doc
-from hatui.lab.drbd_store import DiskStore, Meta, key_error
+from hatui.lab.drbd_link import LINE_LIMIT, PeerLinkMixin, PeerSession, log, pair_doc
+from hatui.lab.drbd_store import DiskStore, Meta, block_diff, blocks_digest, key_error
 from hatui.lab.node_env import NodeEnv, load_node_env
 
 VERBS = frozenset({"primary", "secondary", "connect", "disconnect", "invalidate", "invalidate-remote", "verify"})
@@ -60,6 +79,27 @@ class LabDrbdMachine(DrbdMachine):
             if gen > 1:
                 return gen
 
+    finished: SyncJob | None = None  # the last resync that ran to its end (taken by the daemon)
+
+    def _advance(self, dt: float) -> None:
+        job = self.sync
+        super()._advance(dt)
+        if job is not None and job.kind == "resync" and self.sync is None:
+            self.finished = job
+
+    def take_finished(self) -> SyncJob | None:
+        job, self.finished = self.finished, None
+        return job
+
+    def resync_differences(self, source: str, target: str, keys: set[str], after: str) -> None:
+        """The verify after ``after`` found ``keys`` differing on the two disks: say so in both
+        kernel logs and resync them from ``source`` (as DRBD's online verify + reconnect would)."""
+        kib = len(keys) * KIB_PER_BLOCK
+        for name in self.nodes:
+            self._log(name, f"Online verify after {after} found {kib} KB out of sync! Resyncing them.")
+        self.nodes[source].out_of_sync |= keys
+        self._start_resync(source, target)
+
     def mark_unreplicated(self, name: str, key: str) -> None:
         """A write applied on ``name`` that the peer never confirmed (link lost mid-write):
         out-of-sync, and a new generation if it is the first one, exactly as ``write`` does."""
@@ -67,6 +107,18 @@ class LabDrbdMachine(DrbdMachine):
         node.out_of_sync.add(key)
         if node.generation == self.synced_generation:
             node.generation = self._new_generation()
+
+
+@dataclass
+class Verify:
+    """Coordinator: the invariant check after the pair became in sync (module docstring)."""
+
+    seq: int  # the push whose ack carries the follower's digest
+    digest: str  # of our own blocks when that push went out
+    source: str  # whose blocks are right if the disks differ
+    after: str  # "handshake" or "resync"
+    fetching: bool = False  # digests differed: the follower's blocks were asked for
+    touched: set[str] = field(default_factory=set)  # follower keys pushed since that request
 
 
 class _Sim:
@@ -127,6 +179,7 @@ class DrbdDaemon(PeerLinkMixin):
         self.paired = False  # DRBD-Connected: the coordinator runs the pair
         self.session: PeerSession | None = None
         self.blocked = False
+        self.cut = False  # fault "cut": the link silently loses everything (as a downed interface)
         self.seq = 0
         self.ack_waiters: dict[int, asyncio.Future] = {}
         self.follower_blocks: dict[str, str] = {}  # coordinator: what the follower has on disk
@@ -137,6 +190,9 @@ class DrbdDaemon(PeerLinkMixin):
         self.req_id = 0
         self.reqs: dict[int, asyncio.Future] = {}
         self.gate = asyncio.Lock()  # follower: local changes wait while a handshake is out
+        self.verify_due: tuple[str, str] | None = None  # coordinator: (source, after what) to check
+        self.verifying: Verify | None = None  # coordinator: the check in progress
+        self.verified = {"ok": 0, "failed": 0}  # coordinator: invariant checks so far
 
     # ---- persistence and mode changes ---------------------------------------------------
 
@@ -148,6 +204,7 @@ class DrbdDaemon(PeerLinkMixin):
 
     def go_solo(self) -> None:
         self.paired = False
+        self.verify_due = self.verifying = None
         self.m.node(self.peer).up = False
         self.m.link_up = self.session is not None
 
@@ -165,18 +222,30 @@ class DrbdDaemon(PeerLinkMixin):
         if not self.paired or self.session is None:
             return None
         doc = pair_doc(self.m)
-        peer_blocks = self.m.node(self.peer).blocks
+        me, peer_blocks = self.m.node(self.local), self.m.node(self.peer).blocks
         diff = block_diff(self.follower_blocks, peer_blocks)
+        # In sync now (handshake without resync, or a resync just ended): this push asks the
+        # follower for a digest of its disk (the invariant check, see verify_ack).
+        check = self.verify_due is not None and self.m.sync is None and me.conn == CONNECTED
         seq = None
-        if force or diff or doc != self.last_push:
+        if force or diff or doc != self.last_push or check:
             self.seq += 1
             seq = self.seq
+            msg = {"t": "state", "seq": seq, "pair": doc, "blocks": diff}
+            if check:
+                msg["verify"] = True
             try:
-                self.session.send({"t": "state", "seq": seq, "pair": doc, "blocks": diff})
+                self.session.send(msg)
             except (ConnectionError, OSError, RuntimeError):
                 self.session.close("Network failure (send)")
                 return None
             self.follower_blocks, self.last_push = dict(peer_blocks), doc
+            if self.verifying is not None and self.verifying.fetching:
+                self.verifying.touched |= set(diff)
+            if check and self.verify_due is not None:
+                source, after = self.verify_due
+                self.verify_due = None
+                self.verifying = Verify(seq, blocks_digest(me.blocks), source, after)
         if self.m.node(self.local).conn != CONNECTED:
             self.go_solo()
         return seq
@@ -205,7 +274,8 @@ class DrbdDaemon(PeerLinkMixin):
         op = req.get("op")
         if op == "state":
             return {"rc": 0, **self.m.snapshot(), "node": self.local, "peer": self.peer, "paired": self.paired,
-                    "coordinator": self.coordinator, "session": self.session is not None, "blocked": self.blocked}
+                    "coordinator": self.coordinator, "session": self.session is not None, "blocked": self.blocked,
+                    "verified": dict(self.verified)}
         if op in ("read", "write"):
             err = key_error(req.get("key"))
             if err or (op == "write" and not isinstance(req.get("value"), str)):
@@ -280,8 +350,10 @@ class DrbdDaemon(PeerLinkMixin):
                 self.session.close("Network failure (link blocked)")
         elif kind == "unblock":
             self.blocked = False
+        elif kind in ("cut", "heal"):
+            self.cut = kind == "cut"
         else:
-            return {"rc": 1, "stderr": f"drbd-emu: unknown fault {kind!r} (block, unblock)\n"}
+            return {"rc": 1, "stderr": f"drbd-emu: unknown fault {kind!r} (block, unblock, cut, heal)\n"}
         return {"rc": 0}
 
     async def tick_loop(self) -> None:
@@ -298,6 +370,9 @@ class DrbdDaemon(PeerLinkMixin):
                         self.offer_task = asyncio.create_task(self.offer())
                 elif self.coordinator:
                     self.m.tick(now)
+                    done = self.m.take_finished()
+                    if done is not None:
+                        self.verify_due = (done.source, "resync")
                     self.after_change()
             except Exception as exc:  # noqa: BLE001 - keep serving
                 log(f"tick failed: {exc!r}")

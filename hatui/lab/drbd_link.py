@@ -20,7 +20,12 @@ first send ``hello``; then:
                                           the follower's changed blocks (value or null
                                           = removed). The follower adopts it, writes
                                           the blocks to its disk, then sends ``ack``.
-``ack``        follower -> coordinator    ``seq`` applied and on disk (protocol C)
+                                          ``verify``: true once the pair is in sync
+                                          (the daemon's invariant check)
+``ack``        follower -> coordinator    ``seq`` applied and on disk (protocol C);
+                                          ``digest`` of all its blocks if asked
+``verify``     coordinator -> follower    the digests differed: send your blocks
+``blocks``     follower -> coordinator    ``blocks``: all of them (answers ``verify``)
 ``req``        follower -> coordinator    ``id`` + a local API request (drbdadm verb,
                                           write, open, close) made on the follower
                                           while Connected
@@ -33,6 +38,10 @@ Node-id 0 is the *coordinator*: while DRBD-Connected it alone runs the pair's
 both nodes' commands) and pushes the result; the follower renders status from
 the adopted copy. While not Connected each daemon is the authority for its own
 node only.
+
+The coordinator's ``follower_blocks``, the base of every ``blocks`` diff, is what
+the follower has on disk: set from the offer *before* the handshake runs (a
+small resync can begin and end in that very tick), then following each push.
 """
 
 from __future__ import annotations
@@ -43,8 +52,12 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from hatui.demo.drbd_machine import CONNECTED, CONNECTING, DrbdMachine, DrbdNode, SyncJob
+from hatui.demo.drbd_machine import CONNECTED, CONNECTING, PRIMARY, DrbdMachine, DrbdNode, SyncJob
+from hatui.lab.drbd_store import apply_diff, blocks_digest
 from hatui.lab.node_env import NodeEnv
+
+if TYPE_CHECKING:
+    from hatui.lab.drbd_daemon import LabDrbdMachine, Verify
 
 LINE_LIMIT = 256 * 1024 * 1024  # an offer carries every block of the device
 NODE_FIELDS = ("role", "disk", "conn", "want_connect", "discard_my_data", "needs_full_sync", "open_count",
@@ -97,20 +110,6 @@ def adopt_pair(m: DrbdMachine, doc: dict[str, Any], now: float) -> None:
     m.now = now
 
 
-def block_diff(old: dict[str, str], new: dict[str, str]) -> dict[str, str | None]:
-    diff: dict[str, str | None] = {k: v for k, v in new.items() if old.get(k) != v}
-    diff.update({k: None for k in old if k not in new})
-    return diff
-
-
-def apply_diff(blocks: dict[str, str], diff: dict[str, str | None]) -> None:
-    for key, value in diff.items():
-        if value is None:
-            blocks.pop(key, None)
-        else:
-            blocks[key] = value
-
-
 # ---- one TCP session ----------------------------------------------------------------------
 
 
@@ -120,8 +119,10 @@ class PeerSession:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
                  on_message: Callable[["PeerSession", dict], Awaitable[None]],
                  on_close: Callable[["PeerSession", str], None],
-                 ping: Callable[[], dict], ping_interval: float, ping_timeout: float) -> None:
+                 ping: Callable[[], dict], ping_interval: float, ping_timeout: float,
+                 muted: Callable[[], bool] = lambda: False) -> None:
         self.reader, self.writer = reader, writer
+        self.muted = muted  # the link is cut (fault "cut"): every message is silently lost
         self._on_message, self._on_close, self._ping = on_message, on_close, ping
         self.ping_interval, self.ping_timeout = ping_interval, ping_timeout
         self.last_rx = time.monotonic()
@@ -135,6 +136,8 @@ class PeerSession:
     def send(self, msg: dict) -> None:
         if self.closed:
             raise ConnectionError("peer link is down")
+        if self.muted():
+            return
         self.writer.write((json.dumps(msg, separators=(",", ":")) + "\n").encode())
 
     def close(self, why: str) -> None:
@@ -158,6 +161,8 @@ class PeerSession:
                 line = await self.reader.readline()
                 if not line:
                     break
+                if self.muted():
+                    continue
                 self.last_rx = time.monotonic()
                 try:
                     msg = json.loads(line)
@@ -215,12 +220,13 @@ class PeerLinkMixin:
     """The daemon's side of the peer protocol (mixed into ``DrbdDaemon``, which owns the state)."""
 
     env: NodeEnv
-    m: DrbdMachine
+    m: LabDrbdMachine
     local: str
     peer: str
     coordinator: bool
     paired: bool
     blocked: bool
+    cut: bool
     session: PeerSession | None
     ping_interval: float
     ping_timeout: float
@@ -233,6 +239,9 @@ class PeerLinkMixin:
     follower_blocks: dict[str, str]
     last_push: dict | None
     gate: asyncio.Lock
+    verify_due: tuple[str, str] | None
+    verifying: Verify | None
+    verified: dict[str, int]
 
     if TYPE_CHECKING:  # provided by the daemon
         def persist(self) -> None: ...  # noqa: E704
@@ -248,6 +257,12 @@ class PeerLinkMixin:
             for seq, fut in list(self.ack_waiters.items()):
                 if seq <= int(msg["seq"]) and not fut.done():
                     fut.set_result(True)
+            if "digest" in msg:
+                self.verify_ack(sess, int(msg["seq"]), str(msg["digest"]))
+        elif self.coordinator and t == "blocks":
+            self.verify_blocks(msg["blocks"])
+        elif not self.coordinator and t == "verify":
+            sess.send({"t": "blocks", "blocks": dict(self.m.node(self.local).blocks)})
         elif self.coordinator and t == "req":
             if not self.paired:
                 reply: dict[str, Any] = {"notpaired": True}
@@ -276,13 +291,19 @@ class PeerLinkMixin:
         now = time.monotonic()
         peer = self.m.node(self.peer)
         apply_node_doc(peer, node, now)
+        # The diff baseline is what the follower has on disk: its offer, taken before the
+        # handshake runs (a small resync can start *and finish* in the tick below).
+        self.follower_blocks, self.last_push = dict(peer.blocks), None
         follower_synced = int(msg["synced"])
         if follower_synced != self.m.synced_generation and peer.generation == follower_synced:
             # No writes since its own last sync point (it missed our final push): not "new".
             peer.generation = self.m.synced_generation
         self.m.sync, self.m.link_up = None, True
         self.m.tick(now)
-        self.follower_blocks, self.last_push = dict(peer.blocks), None
+        done = self.m.take_finished()  # a small resync can end in that tick
+        if me.conn == CONNECTED and self.m.sync is None:
+            primary = next((n for n in (self.local, self.peer) if self.m.node(n).role == PRIMARY), self.local)
+            self.verify_due = (done.source, "resync") if done else (primary, "handshake")
         # Pushed as if paired; after_change then leaves paired mode again unless Connected
         # (split brain: both StandAlone, each side alone).
         self.paired = True
@@ -296,13 +317,54 @@ class PeerLinkMixin:
         adopt_pair(self.m, msg["pair"], time.monotonic())
         apply_diff(self.m.node(self.local).blocks, msg.get("blocks") or {})
         self.persist()
-        sess.send({"t": "ack", "seq": msg["seq"]})
+        ack = {"t": "ack", "seq": msg["seq"]}
+        if msg.get("verify"):
+            ack["digest"] = blocks_digest(self.m.node(self.local).blocks)
+        sess.send(ack)
         if self.m.node(self.local).conn == CONNECTED:
             self.paired, self.m.link_up = True, True
         else:
             self.go_solo()
         if self.offer_future is not None and not self.offer_future.done():
             self.offer_future.set_result(True)
+
+    def verify_ack(self, sess: PeerSession, seq: int, digest: str) -> None:
+        """Coordinator: the follower's digest after the in-sync push; differing disks = a bug
+        somewhere, never to be left silent: fetch its blocks to find the keys."""
+        v = self.verifying
+        if v is None or v.seq != seq or v.fetching:
+            return
+        if digest == v.digest:
+            self.verifying = None
+            self.verified["ok"] += 1
+            return
+        self.verified["failed"] += 1
+        log(f"VERIFY FAILED after {v.after}: {self.peer}'s disk differs from {self.local}'s although "
+            f"both are UpToDate; fetching its blocks to resync the difference")
+        v.fetching = True
+        sess.send({"t": "verify"})
+
+    def verify_blocks(self, blocks: dict[str, str]) -> None:
+        """Coordinator: the follower's blocks (as of our ``verify`` request): resync what differs."""
+        v, self.verifying = self.verifying, None
+        me, peer = self.m.node(self.local), self.m.node(self.peer)
+        if v is None or not v.fetching or not self.paired or self.m.sync is not None or me.conn != CONNECTED:
+            return  # moved on (a resync or a disconnect): that gets its own check
+        actual = {str(k): str(val) for k, val in blocks.items()}
+        for key in v.touched:  # pushed after the request: applied after that answer
+            if key in self.follower_blocks:
+                actual[key] = self.follower_blocks[key]
+            else:
+                actual.pop(key, None)
+        peer.blocks, self.follower_blocks = actual, dict(actual)
+        keys = {k for k in set(me.blocks) | set(actual) if me.blocks.get(k) != actual.get(k)}
+        if not keys:
+            return
+        target = self.peer if v.source == self.local else self.local
+        log(f"VERIFY FAILED after {v.after}: {len(keys)} keys differ (e.g. {', '.join(sorted(keys)[:5])}); "
+            f"resyncing them {v.source} -> {target}")
+        self.m.resync_differences(v.source, target, keys, v.after)
+        self.after_change(force=True)
 
     async def offer(self) -> None:
         async with self.gate:
@@ -324,7 +386,8 @@ class PeerLinkMixin:
     def start_session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.session = PeerSession(reader, writer, on_message=self.on_peer_message, on_close=self.session_closed,
                                    ping=lambda: {"conn": self.m.node(self.local).conn},
-                                   ping_interval=self.ping_interval, ping_timeout=self.ping_timeout)
+                                   ping_interval=self.ping_interval, ping_timeout=self.ping_timeout,
+                                   muted=lambda: self.cut)
         self.m.link_up = True
         self.session.start()
         log(f"TCP link to {self.peer} up")
@@ -346,7 +409,7 @@ class PeerLinkMixin:
         log(f"TCP link to {self.peer} closed: {why}")
 
     async def accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.coordinator or self.blocked or self.session is not None:
+        if self.coordinator or self.blocked or self.cut or self.session is not None:
             writer.close()  # node-id 0 dials; one peer connection at a time
             return
         if await exchange_hello(reader, writer, self.local, self.peer, self.env.resource, self.ping_timeout):
@@ -358,7 +421,7 @@ class PeerLinkMixin:
     async def dial_loop(self) -> None:
         host, port = self.env.repl_peer.rsplit(":", 1)
         while True:
-            if self.session is None and not self.blocked:
+            if self.session is None and not self.blocked and not self.cut:
                 try:
                     reader, writer = await asyncio.wait_for(
                         asyncio.open_connection(host.strip("[]"), int(port), limit=LINE_LIMIT), self.ping_timeout)

@@ -16,6 +16,7 @@ what changed since the last :meth:`DiskStore.sync` is written.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -26,6 +27,26 @@ META_FILE = "drbd-meta.json"
 _TMP = ".~tmp"  # "~" is not allowed in keys, so a temporary file never looks like a block
 _KEY = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 INITIAL_GENERATION = 1  # a fresh pair is "in sync" at generation 1 (create-md + --clear-bitmap)
+
+
+def blocks_digest(blocks: dict[str, str]) -> str:
+    """A digest of the device's contents (every key and value): equal digests, equal disks."""
+    return hashlib.sha256(json.dumps(blocks, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def block_diff(old: dict[str, str], new: dict[str, str]) -> dict[str, str | None]:
+    """What turns the blocks ``old`` into ``new`` (a value, or None = removed)."""
+    diff: dict[str, str | None] = {k: v for k, v in new.items() if old.get(k) != v}
+    diff.update({k: None for k in old if k not in new})
+    return diff
+
+
+def apply_diff(blocks: dict[str, str], diff: dict[str, str | None]) -> None:
+    for key, value in diff.items():
+        if value is None:
+            blocks.pop(key, None)
+        else:
+            blocks[key] = value
 
 
 def key_error(key: object) -> str | None:

@@ -33,13 +33,14 @@ def _free_port() -> int:
 
 
 class Node:
-    def __init__(self, base: Path, name: str, peer: str, ports: dict[str, int]) -> None:
+    def __init__(self, base: Path, name: str, peer: str, ports: dict[str, int], *,
+                 sync_blocks_s: float = 4) -> None:
         self.name = name
         self.etc, self.run, self.disk = base / name / "etc", base / name / "run", base / name / "disk"
         self.etc.mkdir(parents=True)
         self.env = NodeEnv(node=name, peer=peer, nodes=NAMES, repl_listen=f"127.0.0.1:{ports[name]}",
                            repl_peer=f"127.0.0.1:{ports[peer]}", disk_dir=str(self.disk),
-                           mount_point="/srv/ha", sync_rate_kib_s=4 * BLOCK_KIB, run_dir=str(self.run))
+                           mount_point="/srv/ha", sync_rate_kib_s=sync_blocks_s * BLOCK_KIB, run_dir=str(self.run))
         self.env.write(self.etc)
         self.envvars = {**os.environ, "HATUI_LAB_ETC": str(self.etc), "HATUI_LAB_RUN": str(self.run),
                         "PYTHONPATH": str(ROOT)}
@@ -115,10 +116,10 @@ def in_sync(a: Node, b: Node) -> bool:
             and sa["disk"] == sb["disk"] == "UpToDate" and sb["replication"] == "Established")
 
 
-@pytest.fixture
-def pair(tmp_path: Path):
+def _pair(tmp_path: Path, sync_blocks_s: float):
     ports = {n: _free_port() for n in NAMES}
-    a, b = Node(tmp_path, "alpha", "beta", ports), Node(tmp_path, "beta", "alpha", ports)
+    a = Node(tmp_path, "alpha", "beta", ports, sync_blocks_s=sync_blocks_s)
+    b = Node(tmp_path, "beta", "alpha", ports, sync_blocks_s=sync_blocks_s)
     try:
         a.start()
         b.start()
@@ -127,6 +128,29 @@ def pair(tmp_path: Path):
     finally:
         for node in (a, b):
             node.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def pair(tmp_path: Path):
+    yield from _pair(tmp_path, 4)
+
+
+@pytest.fixture
+def fast_pair(tmp_path: Path):
+    """Resync so fast that a small one begins and ends within the handshake's own tick (the lab's
+    400 MiB/s does that for a few keys whenever the last tick was a few ms ago; here always)."""
+    yield from _pair(tmp_path, 1_000_000)
+
+
+def verified(coordinator: Node) -> dict:
+    return coordinator.api(op="state")["verified"]
+
+
+def same_disks(a: Node, b: Node) -> bool:
+    ba, bb = a.me()["blocks"], b.me()["blocks"]
+    on_disk = {n.name: {p.relative_to(n.disk / "data").as_posix(): p.read_text()
+                        for p in (n.disk / "data").rglob("*") if p.is_file()} for n in (a, b)}
+    return ba == bb == on_disk["alpha"] == on_disk["beta"]
 
 
 def test_fresh_pair_connects_in_sync_and_parses_with_hatuis_parser(pair) -> None:
@@ -289,3 +313,87 @@ def test_silent_peer_is_lost_by_ping_timeout_and_write_is_acked_out_of_sync(pair
         stopped.proc.send_signal(signal.SIGCONT)
     wait_for(lambda: in_sync(a, b), what="reconnect and resync")
     assert stopped.disk_file("k1") == "1" and a.me()["blocks"] == b.me()["blocks"]
+
+
+def _cut(a: Node, b: Node) -> None:
+    """The link silently loses everything (as `ip link set eth1 down`): both notice by ping timeout."""
+    assert a.api(op="fault", kind="cut") == {"rc": 0}
+    wait_for(lambda: conn(a) != "Connected" and conn(b) != "Connected", what="both notice the cut")
+
+
+def _settled(a: Node, b: Node, before: int) -> int:
+    """In sync, and a new invariant check passed (digests equal), none failed: the checks so far."""
+    wait_for(lambda: in_sync(a, b) and verified(a)["ok"] > before, what="in sync and verified")
+    checks = verified(a)
+    assert checks["failed"] == 0
+    assert same_disks(a, b)
+    return checks["ok"]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("victim", ["beta", "alpha"])
+def test_small_resync_that_ends_in_the_handshake_tick_still_reaches_the_follower(fast_pair, victim) -> None:
+    """Regression: the follower's diff base was taken after the handshake's tick, which had already
+    run a small resync to its end, so the push carried none of the resynced blocks: the follower
+    was UpToDate without them (seen in the lab as a split brain victim lacking the survivor's write)."""
+    a, b = fast_pair
+    checks = _settled(a, b, 0)  # the first handshake (fresh pair) is checked too
+    survivor, loser = (a, b) if victim == "beta" else (b, a)
+    assert survivor.cmd("drbdadm", "primary", "r0")["rc"] == 0
+    assert survivor.api(op="write", key="base", value="0") == {"rc": 0}
+    # A cut with writes, healed: resync survivor -> peer.
+    _cut(a, b)
+    for i in range(3):
+        assert survivor.api(op="write", key=f"cut-{i}", value=f"c{i}") == {"rc": 0}
+    assert a.api(op="fault", kind="heal") == {"rc": 0}
+    checks = _settled(a, b, checks)
+    assert loser.disk_file("cut-2") == "c2"
+    # The lab's split brain, resolved with the victim's changes discarded.
+    _cut(a, b)
+    assert loser.cmd("drbdadm", "primary", "r0")["rc"] == 0
+    assert loser.api(op="write", key=f"split-{loser.name}", value="T") == {"rc": 0}
+    assert loser.api(op="write", key="base", value="victim's") == {"rc": 0}
+    assert survivor.api(op="write", key=f"split-{survivor.name}", value="T") == {"rc": 0}
+    assert a.api(op="fault", kind="heal") == {"rc": 0}
+    wait_for(lambda: conn(a) == "StandAlone" and conn(b) == "StandAlone", what="split brain")
+    for argv in (("disconnect",), ("secondary",), ("connect", "--discard-my-data")):
+        assert loser.cmd("drbdadm", *argv, "r0")["rc"] == 0, argv
+    assert survivor.cmd("drbdadm", "disconnect", "r0")["rc"] == 0
+    assert survivor.cmd("drbdadm", "connect", "r0")["rc"] == 0
+    _settled(a, b, checks)
+    for node in (a, b):
+        assert node.api(op="read", key=f"split-{survivor.name}")["value"] == "T", node.name
+        assert node.api(op="read", key=f"split-{loser.name}")["value"] is None, node.name
+        assert node.api(op="read", key="base")["value"] == "0", node.name
+    assert "VERIFY FAILED" not in a.log.read_text()
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("tampered", ["beta", "alpha"])
+def test_disks_that_differ_behind_drbds_back_are_found_by_the_verify_and_resynced(pair, tampered) -> None:
+    """The invariant check: a handshake that finds the pair in sync has the disks compared (a
+    digest in the follower's ack); a difference is logged loudly and exactly those keys resync."""
+    a, b = pair
+    assert a.cmd("drbdadm", "primary", "r0")["rc"] == 0
+    for i in range(3):
+        assert a.api(op="write", key=f"k{i}", value=f"v{i}") == {"rc": 0}
+    assert a.cmd("drbdadm", "secondary", "r0")["rc"] == 0
+    for node in (a, b):
+        node.stop(signal.SIGTERM)
+    bad, good = (b, a) if tampered == "beta" else (a, b)
+    (bad.disk / "data" / "k0").write_text("bit rot")
+    (bad.disk / "data" / "k1").unlink()
+    (bad.disk / "data" / "stray").write_text("written behind DRBD's back")
+    # Both come back in sync by their metadata. The good side is up first and Primary: after a
+    # handshake the Primary is the side that is right.
+    good.start()
+    assert good.cmd("drbdadm", "primary", "r0")["rc"] == 0
+    bad.start()
+    wait_for(lambda: verified(a)["failed"] == 1, what="the verify finds the difference")
+    wait_for(lambda: in_sync(a, b) and verified(a)["ok"] == 1, what="resynced and verified")
+    assert verified(a) == {"ok": 1, "failed": 1}
+    assert same_disks(a, b)
+    assert [bad.disk_file(k) for k in ("k0", "k1", "k2", "stray")] == ["v0", "v1", "v2", None]
+    text = a.log.read_text()
+    assert "VERIFY FAILED after handshake" in text and "3 keys differ (e.g. k0, k1, stray)" in text
+    assert f"resyncing them {good.name} -> {bad.name}" in text
