@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 from hatui.lab.drbd_api import request
-from hatui.lab.node_env import load_node_env
+from hatui.lab.node_env import is_mountpoint, load_node_env
 
 REAL_MOUNT, REAL_UMOUNT = "/usr/bin/mount", "/usr/bin/umount"
 
@@ -42,7 +42,7 @@ def mount(args: list[str]) -> int:
     mp = env.mount_point.rstrip("/")
     if not pos or not ({env.device, mp} & {p.rstrip("/") for p in pos}):
         os.execv(REAL_MOUNT, [REAL_MOUNT, *args])
-    if os.path.ismount(mp):
+    if is_mountpoint(mp):
         sys.stderr.write(f"mount: {mp}: {env.device} already mounted on {mp}.\n")
         return 32
     reply = request(env.drbd_socket, {"op": "open"})
@@ -64,7 +64,7 @@ def umount(args: list[str]) -> int:
     mp = env.mount_point.rstrip("/")
     if not pos or pos[0].rstrip("/") not in (env.device, mp):
         os.execv(REAL_UMOUNT, [REAL_UMOUNT, *args])
-    if not os.path.ismount(mp):
+    if not is_mountpoint(mp):
         sys.stderr.write(f"umount: {mp}: not mounted.\n")
         return 32
     done = subprocess.run([REAL_UMOUNT, mp], capture_output=True, text=True)

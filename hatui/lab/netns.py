@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 from hatui.errors import HatuiError
+from hatui.lab.node_env import is_mountpoint
 
 NS_DIR = Path("/run/hatui-lab-ns")
 
@@ -41,19 +42,6 @@ def run(argv: Sequence[str], *, check: bool = True, timeout: float = 30.0, input
         msg = (proc.stderr or proc.stdout).strip().splitlines()
         raise LabError(f"{' '.join(argv)}: {msg[-1] if msg else f'exit {proc.returncode}'}")
     return proc
-
-
-def is_mountpoint(path: str | os.PathLike) -> bool:
-    """True when ``path`` is a mount point, bind mounts of the same filesystem included.
-
-    (``os.path.ismount`` compares devices, so it misses a folder bound onto itself.)
-    """
-    target = os.path.realpath(path)
-    try:
-        with open("/proc/self/mountinfo") as f:
-            return any(line.split()[4] == target for line in f)
-    except OSError:
-        return False
 
 
 def netns_exists(name: str) -> bool:

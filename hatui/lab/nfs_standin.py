@@ -36,7 +36,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from hatui.lab import drbd_api
-from hatui.lab.node_env import NodeEnv, load_node_env
+from hatui.lab.node_env import NodeEnv, is_mountpoint, load_node_env
 
 MOUNT_CHECK_S = 0.2  # how fast a lost mount is noticed
 
@@ -44,12 +44,12 @@ MOUNT_CHECK_S = 0.2  # how fast a lost mount is noticed
 def mounted(path: str) -> bool:
     """The replicated filesystem is mounted at ``path``.
 
-    ``os.path.ismount`` on a node; with ``HATUI_LAB_ASSUME_MOUNTED=1`` (tests,
+    A mount point per mountinfo on a node; with ``HATUI_LAB_ASSUME_MOUNTED=1`` (tests,
     no root) an existing directory counts, and removing it means "unmounted".
     """
     if os.environ.get("HATUI_LAB_ASSUME_MOUNTED") == "1":
         return os.path.isdir(path)
-    return os.path.ismount(path)
+    return is_mountpoint(path)
 
 
 def ready_path(env: NodeEnv, unit: str, default_name: str) -> str:

@@ -132,6 +132,20 @@ class NodeEnv(_Record):
         return path
 
 
+def is_mountpoint(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a mount point, bind mounts of the same filesystem included.
+
+    ``os.path.ismount`` compares devices, so it misses a folder bound from the same
+    filesystem (the lab's disk where there is no loop device); mountinfo does not.
+    """
+    target = os.path.realpath(path)
+    try:
+        with open("/proc/self/mountinfo") as f:
+            return any(len(fields) > 4 and fields[4] == target for fields in (line.split() for line in f))
+    except OSError:
+        return False
+
+
 def load_node_env(etc_dir: str | None = None) -> NodeEnv:
     """This node's settings; ``$HATUI_LAB_ETC``/``$HATUI_LAB_RUN`` override the fixed paths."""
     etc = etc_dir or os.environ.get("HATUI_LAB_ETC", ETC_DIR)

@@ -171,3 +171,23 @@ def test_lab_down_removes_everything_it_made(lab_pair):
     assert not lab.dir.exists()
     mounts = open("/proc/self/mountinfo").read()
     assert "hatui-lab" not in mounts
+
+
+def test_without_loop_devices_the_disk_is_a_folder_and_the_pair_still_serves(lab_pair, monkeypatch, tmp_path):
+    """Some machines have no loop devices: the lab falls back to a folder, says so, and works."""
+    import hatui.lab.lab as lab_module
+    from tests.lab.conftest import LabPair
+
+    assert not lab_pair.lab.is_up(), "runs after the session lab is down"
+    monkeypatch.setattr(lab_module, "prepare_disk", lambda files: None)
+    lab = lab_module.Lab(tmp_path / "lab")
+    try:
+        lab.up(log=lambda line: None)
+        pair = LabPair(lab)
+        doc = pair.wait_status(healthy, what="a healthy pair on folder disks")
+        assert active(doc) == "vm2" and "disk:r0" not in node(doc, "vm2")["layers"]
+        res = subprocess.run([sys.executable, "-m", "hatui.cli", "lab", "--dir", str(lab.dir), "status", "--json"],
+                             capture_output=True, text=True, timeout=60)
+        assert all(n["disk"].startswith("emulated: a folder") for n in json.loads(res.stdout)["nodes"])
+    finally:
+        lab.down(log=lambda line: None)
