@@ -89,18 +89,18 @@ def _drbd(node: str, *args: str) -> None:
 
 def _split_brain(lab: Lab) -> str:
     """Both sides Primary with their own writes while disconnected, then reconnect."""
-    active = next((n for n in NAMES if lab._local(n).get("role") == "Primary"), None)
+    active = next((n for n in NAMES if lab.local_drbd(n).get("role") == "Primary"), None)
     if active is None:
         raise LabError("no Primary: a split brain needs an active node to diverge from")
     standby = topology.peer(active).name
     inject(lab, "cut-link")
-    wait_for(lambda: all(lab._local(n).get("connection") != "Connected" for n in NAMES), 10,
+    wait_for(lambda: all(lab.local_drbd(n).get("connection") != "Connected" for n in NAMES), 10,
              "DRBD did not notice the cut link")
     netns.node_run(standby, ["drbdadm", "primary", "r0"], timeout=10)
     stamp = f"{time.time():.3f}"
     _drbd(standby, "write", f"split-{standby}", stamp)
     _drbd(active, "write", f"split-{active}", stamp)
     inject(lab, "heal-link")
-    wait_for(lambda: all(lab._local(n).get("connection") == "StandAlone" for n in NAMES), 15,
+    wait_for(lambda: all(lab.local_drbd(n).get("connection") == "StandAlone" for n in NAMES), 15,
              "DRBD did not detect the split brain after the link came back")
     return f"split brain: {active} and {standby} both Primary with divergent writes, both StandAlone"

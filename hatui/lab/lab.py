@@ -205,12 +205,13 @@ class Lab:
         except (OSError, ValueError):
             return {}
 
-    def _local(self, name: str) -> dict:
+    def local_drbd(self, name: str) -> dict:
+        """The node's own DRBD fields (role, disk, connection …) as its emulator reports them."""
         st = self.drbd_state(name)
         return (st.get("nodes") or {}).get(name, {})
 
     def wait_drbd_connected(self, timeout: float = 20) -> None:
-        wait_for(lambda: all(self._local(n).get("connection") == "Connected" for n in NAMES), timeout,
+        wait_for(lambda: all(self.local_drbd(n).get("connection") == "Connected" for n in NAMES), timeout,
                  "DRBD did not connect between vm2 and vm12 (see LAB_DIR/<node>/run/hatui-lab/log/drbd.log)")
 
     def wait_serving(self, name: str, timeout: float = 30) -> None:

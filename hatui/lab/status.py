@@ -29,7 +29,7 @@ def node_report(lab: Lab, name: str) -> dict:
             if needle in line:
                 running[key] = True
     loops = lab.state().get("loops") or {}
-    local = lab._local(name)
+    local = lab.local_drbd(name)
     neigh = netns.run(["ip", "-n", name, "neigh", "show", "dev", "eth0"], check=False).stdout
     return {
         "name": name,
