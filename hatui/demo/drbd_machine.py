@@ -339,8 +339,7 @@ class DrbdMachine:
         node.conn, node.conn_since = state, self.now
 
     def _handshake(self, a: DrbdNode, b: DrbdNode) -> None:
-        a_new = a.generation != self.synced_generation
-        b_new = b.generation != self.synced_generation
+        a_new, b_new = self._has_new_data(a), self._has_new_data(b)
         source = target = None
         if a_new and b_new:
             if a.discard_my_data != b.discard_my_data:
@@ -369,6 +368,10 @@ class DrbdMachine:
             b.out_of_sync.clear()
         else:
             self._start_resync(source.name, target.name)
+
+    def _has_new_data(self, node: DrbdNode) -> bool:
+        """Handshake: ``node`` may have writes its peer lacks (the lab asks each node's own records)."""
+        return node.generation != self.synced_generation
 
     def _start_resync(self, source: str, target: str) -> None:
         src, tgt = self.nodes[source], self.nodes[target]

@@ -10,6 +10,7 @@ Usage::
     python -m hatui.lab.drbd_cli state                # the daemon's state as JSON
     python -m hatui.lab.drbd_cli fault block|unblock  # drop / allow the replication connection (tests)
     python -m hatui.lab.drbd_cli fault cut|heal       # the link silently loses everything / heals (tests)
+    python -m hatui.lab.drbd_cli fault cut-at-sync    # ... from the next push that ends a sync (tests)
 
 The lab's ``/usr/local/sbin/drbdadm`` and ``drbdsetup`` wrappers exec this with
 their own name first. Each call sends one request to the node daemon
@@ -38,7 +39,7 @@ from hatui.lab.node_env import load_node_env
 TIMEOUT = 2.0
 NO_MODULE = "Could not connect to 'drbd' generic netlink family\n"
 USAGE = ("usage: drbd_cli {drbdadm ARGS...|drbdsetup ARGS...|write KEY VALUE|read KEY|open|close|state|"
-         "fault block|unblock|cut|heal}\n")
+         "fault block|unblock|cut|heal|cut-at-sync}\n")
 
 
 class DaemonDown(Exception):

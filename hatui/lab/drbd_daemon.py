@@ -28,7 +28,9 @@ connection, one JSON reply line:
   stop (re)connecting until unblocked (tests without namespaces).
   ``"cut"|"heal"``: the link silently loses everything, both ways, until
   healed (as a downed interface: no close, messages in flight are lost, each
-  side notices by its ping timeout).
+  side notices by its ping timeout). ``"cut-at-sync"``: that cut, from the
+  moment the next push that ends a sync goes out (node-id 0) or is on disk
+  but not yet acked (node-id 1); ``state`` shows ``cut`` and ``cut_at_sync``.
 
 Invariant check (an always-on online verify): whenever the coordinator
 concludes the pair is in sync -- a handshake that needs no resync, or a resync
@@ -53,60 +55,20 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hatui.demo.drbd_machine import (CONNECTED, CONNECTING, KIB_PER_BLOCK, PRIMARY, SECONDARY, DrbdMachine,
-                                     SyncJob)
+from hatui.demo.drbd_machine import CONNECTED, CONNECTING, PRIMARY, SECONDARY, DrbdMachine
 from hatui.demo.node_commands import CommandsMixin
 from hatui.lab.drbd_link import LINE_LIMIT, PeerLinkMixin, PeerSession, log, pair_doc
-from hatui.lab.drbd_store import DiskStore, Meta, block_diff, blocks_digest, key_error
+from hatui.lab.drbd_store import (DiskStore, LabDrbdMachine, Meta, SyncPoint, block_diff, blocks_digest,
+                                  key_error)
 from hatui.lab.node_env import NodeEnv, load_node_env
 
 VERBS = frozenset({"primary", "secondary", "connect", "disconnect", "invalidate", "invalidate-remote", "verify"})
-
-
-class LabDrbdMachine(DrbdMachine):
-    """The demo's machine with DRBD-like random generations (unique across two processes)."""
-
-    def _new_generation(self) -> int:
-        while True:
-            gen = secrets.randbits(48)
-            if gen > 1:
-                return gen
-
-    finished: SyncJob | None = None  # the last resync that ran to its end (taken by the daemon)
-
-    def _advance(self, dt: float) -> None:
-        job = self.sync
-        super()._advance(dt)
-        if job is not None and job.kind == "resync" and self.sync is None:
-            self.finished = job
-
-    def take_finished(self) -> SyncJob | None:
-        job, self.finished = self.finished, None
-        return job
-
-    def resync_differences(self, source: str, target: str, keys: set[str], after: str) -> None:
-        """The verify after ``after`` found ``keys`` differing on the two disks: say so in both
-        kernel logs and resync them from ``source`` (as DRBD's online verify + reconnect would)."""
-        kib = len(keys) * KIB_PER_BLOCK
-        for name in self.nodes:
-            self._log(name, f"Online verify after {after} found {kib} KB out of sync! Resyncing them.")
-        self.nodes[source].out_of_sync |= keys
-        self._start_resync(source, target)
-
-    def mark_unreplicated(self, name: str, key: str) -> None:
-        """A write applied on ``name`` that the peer never confirmed (link lost mid-write):
-        out-of-sync, and a new generation if it is the first one, exactly as ``write`` does."""
-        node = self.nodes[name]
-        node.out_of_sync.add(key)
-        if node.generation == self.synced_generation:
-            node.generation = self._new_generation()
 
 
 @dataclass
@@ -180,9 +142,11 @@ class DrbdDaemon(PeerLinkMixin):
         self.session: PeerSession | None = None
         self.blocked = False
         self.cut = False  # fault "cut": the link silently loses everything (as a downed interface)
+        self.cut_at_sync = False  # fault "cut-at-sync": cut just before the next push that ends a sync
         self.seq = 0
         self.ack_waiters: dict[int, asyncio.Future] = {}
         self.follower_blocks: dict[str, str] = {}  # coordinator: what the follower has on disk
+        self.sync_point = SyncPoint(self.m.synced_generation)  # coordinator: what its metadata may say
         self.last_push: dict | None = None
         self.offer_future: asyncio.Future | None = None
         self.offer_task: asyncio.Task | None = None
@@ -198,11 +162,15 @@ class DrbdDaemon(PeerLinkMixin):
 
     def persist(self) -> None:
         me = self.m.node(self.local)
+        synced, oos = self.sync_point.meta(self.m.synced_generation, me.out_of_sync,
+                                           paired=self.coordinator and self.paired)
         self.store.sync_blocks(me.blocks)
-        self.store.save_meta(Meta(me.disk, me.generation, self.m.synced_generation, set(me.out_of_sync),
-                                  me.needs_full_sync))
+        self.store.save_meta(Meta(me.disk, me.generation, synced, oos, me.needs_full_sync))
 
     def go_solo(self) -> None:
+        if self.coordinator:  # back to what the follower is known to have on disk
+            self.m.synced_generation, keys = self.sync_point.fall_back()
+            self.m.node(self.local).out_of_sync |= keys
         self.paired = False
         self.verify_due = self.verifying = None
         self.m.node(self.peer).up = False
@@ -234,12 +202,17 @@ class DrbdDaemon(PeerLinkMixin):
             msg = {"t": "state", "seq": seq, "pair": doc, "blocks": diff}
             if check:
                 msg["verify"] = True
+                if self.cut_at_sync:  # test fault: this push (and all after it) is lost
+                    self.cut, self.cut_at_sync = True, False
             try:
                 self.session.send(msg)
             except (ConnectionError, OSError, RuntimeError):
                 self.session.close("Network failure (send)")
                 return None
             self.follower_blocks, self.last_push = dict(peer_blocks), doc
+            self.sync_point.pushed(seq, diff, int(doc["nodes"][self.peer]["generation"]))
+            if self.m.synced_generation != self.sync_point.durable:
+                self.persist()  # the new sync point waits for the ack: the bitmap keeps these keys
             if self.verifying is not None and self.verifying.fetching:
                 self.verifying.touched |= set(diff)
             if check and self.verify_due is not None:
@@ -275,6 +248,7 @@ class DrbdDaemon(PeerLinkMixin):
         if op == "state":
             return {"rc": 0, **self.m.snapshot(), "node": self.local, "peer": self.peer, "paired": self.paired,
                     "coordinator": self.coordinator, "session": self.session is not None, "blocked": self.blocked,
+                    "cut": self.cut, "cut_at_sync": self.cut_at_sync,
                     "verified": dict(self.verified)}
         if op in ("read", "write"):
             err = key_error(req.get("key"))
@@ -352,8 +326,11 @@ class DrbdDaemon(PeerLinkMixin):
             self.blocked = False
         elif kind in ("cut", "heal"):
             self.cut = kind == "cut"
+        elif kind == "cut-at-sync":
+            self.cut_at_sync = True
         else:
-            return {"rc": 1, "stderr": f"drbd-emu: unknown fault {kind!r} (block, unblock, cut, heal)\n"}
+            return {"rc": 1, "stderr": f"drbd-emu: unknown fault {kind!r} (block, unblock, cut, heal, "
+                                       "cut-at-sync)\n"}
         return {"rc": 0}
 
     async def tick_loop(self) -> None:

@@ -42,6 +42,19 @@ node only.
 The coordinator's ``follower_blocks``, the base of every ``blocks`` diff, is what
 the follower has on disk: set from the offer *before* the handshake runs (a
 small resync can begin and end in that very tick), then following each push.
+
+Sync points (DRBD's bitmap UUID): each node persists its own ``synced``, the
+generation it *knows* both disks reached, and the handshake uses only each side's
+own records (``DrbdMachine._has_new_data``): new data = UpToDate and generation !=
+own ``synced`` (both: split brain or ``--discard-my-data``; neither, generations
+differ: unrelated, split brain). The follower persists a push before its ack.
+Node-id 0 persists a new ``synced`` only once the follower's disk is at it (offer,
+or the ack of the push that put it there), keeping the unacked pushes' keys in its
+bitmap, and falls back to that when no longer Connected (``drbd_store.SyncPoint``).
+So a lost push or ack is harmless: the side with newer data stays "new" with a
+bitmap covering all the follower may lack, whether the follower missed the push
+(behind, Inconsistent, or a victim still holding ``--discard-my-data``) or applied
+it (a few keys resync again): SyncSource, never SyncTarget; later writes kept.
 """
 
 from __future__ import annotations
@@ -53,11 +66,11 @@ import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from hatui.demo.drbd_machine import CONNECTED, CONNECTING, PRIMARY, DrbdMachine, DrbdNode, SyncJob
-from hatui.lab.drbd_store import apply_diff, blocks_digest
+from hatui.lab.drbd_store import LabDrbdMachine, SyncPoint, apply_diff, blocks_digest
 from hatui.lab.node_env import NodeEnv
 
 if TYPE_CHECKING:
-    from hatui.lab.drbd_daemon import LabDrbdMachine, Verify
+    from hatui.lab.drbd_daemon import Verify
 
 LINE_LIMIT = 256 * 1024 * 1024  # an offer carries every block of the device
 NODE_FIELDS = ("role", "disk", "conn", "want_connect", "discard_my_data", "needs_full_sync", "open_count",
@@ -227,6 +240,7 @@ class PeerLinkMixin:
     paired: bool
     blocked: bool
     cut: bool
+    cut_at_sync: bool
     session: PeerSession | None
     ping_interval: float
     ping_timeout: float
@@ -238,6 +252,7 @@ class PeerLinkMixin:
     next_offer: float
     follower_blocks: dict[str, str]
     last_push: dict | None
+    sync_point: SyncPoint
     gate: asyncio.Lock
     verify_due: tuple[str, str] | None
     verifying: Verify | None
@@ -254,6 +269,8 @@ class PeerLinkMixin:
         if self.coordinator and t == "offer":
             self.handshake(sess, msg)
         elif self.coordinator and t == "ack":
+            if self.sync_point.acked(int(msg["seq"]), self.m.synced_generation) and self.paired:
+                self.persist()  # the follower's disk reached the sync point: ours may say so
             for seq, fut in list(self.ack_waiters.items()):
                 if seq <= int(msg["seq"]) and not fut.done():
                     fut.set_result(True)
@@ -294,12 +311,9 @@ class PeerLinkMixin:
         # The diff baseline is what the follower has on disk: its offer, taken before the
         # handshake runs (a small resync can start *and finish* in the tick below).
         self.follower_blocks, self.last_push = dict(peer.blocks), None
-        follower_synced = int(msg["synced"])
-        if follower_synced != self.m.synced_generation and peer.generation == follower_synced:
-            # No writes since its own last sync point (it missed our final push): not "new".
-            peer.generation = self.m.synced_generation
+        self.sync_point.start(peer.generation)
         self.m.sync, self.m.link_up = None, True
-        self.m.tick(now)
+        self.m.handshake_tick(now, {self.local: self.m.synced_generation, self.peer: int(msg["synced"])})
         done = self.m.take_finished()  # a small resync can end in that tick
         if me.conn == CONNECTED and self.m.sync is None:
             primary = next((n for n in (self.local, self.peer) if self.m.node(n).role == PRIMARY), self.local)
@@ -320,6 +334,8 @@ class PeerLinkMixin:
         ack = {"t": "ack", "seq": msg["seq"]}
         if msg.get("verify"):
             ack["digest"] = blocks_digest(self.m.node(self.local).blocks)
+            if self.cut_at_sync:  # test fault: on disk, but the ack (and all after it) is lost
+                self.cut, self.cut_at_sync = True, False
         sess.send(ack)
         if self.m.node(self.local).conn == CONNECTED:
             self.paired, self.m.link_up = True, True

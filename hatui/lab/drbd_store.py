@@ -1,4 +1,5 @@
-"""The DRBD emulator's backing disk: metadata and one file per block key.
+"""The DRBD emulator's node state: the lab's machine, its backing disk (metadata and one file
+per block key) and node-id 0's sync point (:class:`SyncPoint`, what its metadata may say).
 
 Layout under the node's ``disk_dir`` (see :mod:`hatui.lab.node_env`):
 
@@ -20,8 +21,12 @@ import hashlib
 import json
 import os
 import re
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
+
+from hatui.demo.drbd_machine import KIB_PER_BLOCK, UPTODATE, DrbdMachine, DrbdNode, SyncJob
 
 META_FILE = "drbd-meta.json"
 _TMP = ".~tmp"  # "~" is not allowed in keys, so a temporary file never looks like a block
@@ -71,6 +76,105 @@ class Meta:
     def to_doc(self) -> dict[str, object]:
         return {"disk": self.disk, "generation": self.generation, "synced_generation": self.synced_generation,
                 "out_of_sync": sorted(self.out_of_sync), "needs_full_sync": self.needs_full_sync}
+
+
+class LabDrbdMachine(DrbdMachine):
+    """The demo's machine with DRBD-like random generations (unique across two processes)."""
+
+    def _new_generation(self) -> int:
+        while True:
+            gen = secrets.randbits(48)
+            if gen > 1:
+                return gen
+
+    finished: SyncJob | None = None  # the last resync that ran to its end (taken by the daemon)
+    own_synced: dict[str, int] | None = None  # during handshake_tick: each node's own sync point
+
+    def handshake_tick(self, now: float, own_synced: dict[str, int]) -> None:
+        """``tick`` that runs the handshake, deciding from each node's own ``synced`` (persisted)."""
+        self.own_synced = own_synced
+        try:
+            self.tick(now)
+        finally:
+            self.own_synced = None
+
+    def _has_new_data(self, node: DrbdNode) -> bool:
+        """The handshake decides from each node's own records (:mod:`hatui.lab.drbd_link`)."""
+        if self.own_synced is None:
+            return super()._has_new_data(node)
+        peer, own = self.peer(node.name), self.own_synced
+        # Writes since its own sync point; an Inconsistent disk (a SyncTarget's) has none to give.
+        moved = {n.name: n.disk == UPTODATE and n.generation != own[n.name] for n in (node, peer)}
+        if not any(moved.values()) and node.generation != peer.generation and node.disk == peer.disk == UPTODATE:
+            return True  # unrelated data: never guess a direction (split brain)
+        return moved[node.name]
+
+    def _advance(self, dt: float) -> None:
+        job = self.sync
+        super()._advance(dt)
+        if job is not None and job.kind == "resync" and self.sync is None:
+            self.finished = job
+
+    def take_finished(self) -> SyncJob | None:
+        job, self.finished = self.finished, None
+        return job
+
+    def resync_differences(self, source: str, target: str, keys: set[str], after: str) -> None:
+        """The verify after ``after`` found ``keys`` differing on the two disks: say so in both
+        kernel logs and resync them from ``source`` (as DRBD's online verify + reconnect would)."""
+        kib = len(keys) * KIB_PER_BLOCK
+        for name in self.nodes:
+            self._log(name, f"Online verify after {after} found {kib} KB out of sync! Resyncing them.")
+        self.nodes[source].out_of_sync |= keys
+        self._start_resync(source, target)
+
+    def mark_unreplicated(self, name: str, key: str) -> None:
+        """A write applied on ``name`` that the peer never confirmed (link lost mid-write):
+        out-of-sync, and a new generation if it is the first one, exactly as ``write`` does."""
+        node = self.nodes[name]
+        node.out_of_sync.add(key)
+        if node.generation == self.synced_generation:
+            node.generation = self._new_generation()
+
+
+class SyncPoint:
+    """Node-id 0's sync point as its metadata may say it: it follows the follower's disk, which
+    only acks a push once that is on its disk (the rule: :mod:`hatui.lab.drbd_link`)."""
+
+    def __init__(self, synced: int) -> None:
+        self.durable = synced  # what our metadata says
+        self.peer_gen: int | None = None  # the follower's generation as on its disk (offer, acks)
+        self.unacked: dict[int, tuple[set[str], int]] = {}  # push seq -> (block keys, follower gen)
+
+    def start(self, peer_gen: int) -> None:
+        """A handshake: the follower's offer is what its disk has."""
+        self.peer_gen, self.unacked = peer_gen, {}
+
+    def pushed(self, seq: int, keys: Iterable[str], peer_gen: int) -> None:
+        self.unacked[seq] = (set(keys), peer_gen)
+
+    def acked(self, seq: int, synced: int) -> bool:
+        """Pushes up to ``seq`` are on the follower's disk; True: ``synced`` may now be persisted."""
+        done = [s for s in self.unacked if s <= seq]
+        if done:
+            self.peer_gen = self.unacked[max(done)][1]
+            for s in done:
+                del self.unacked[s]
+        return synced == self.peer_gen != self.durable
+
+    def meta(self, synced: int, out_of_sync: set[str], *, paired: bool) -> tuple[int, set[str]]:
+        """The sync point and bitmap to persist for the machine's ``synced`` and ``out_of_sync``."""
+        if not paired or synced == self.peer_gen:
+            self.durable = synced
+        if synced == self.durable:
+            return synced, set(out_of_sync)
+        return self.durable, set(out_of_sync).union(*(keys for keys, _ in self.unacked.values()))
+
+    def fall_back(self) -> tuple[int, set[str]]:
+        """Not Connected any more, unacked pushes maybe lost: (the sync point, keys now out of sync)."""
+        keys: set[str] = set().union(*(k for k, _ in self.unacked.values()))
+        self.unacked = {}
+        return self.durable, keys
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -397,3 +397,86 @@ def test_disks_that_differ_behind_drbds_back_are_found_by_the_verify_and_resynce
     text = a.log.read_text()
     assert "VERIFY FAILED after handshake" in text and "3 keys differ (e.g. k0, k1, stray)" in text
     assert f"resyncing them {good.name} -> {bad.name}" in text
+
+
+def _split_brain(a: Node, b: Node, survivor: Node, loser: Node) -> None:
+    """Both sides write while cut (the loser also overwrites ``base``); healed: split brain."""
+    _cut(a, b)
+    assert loser.cmd("drbdadm", "primary", "r0")["rc"] == 0
+    assert loser.api(op="write", key=f"split-{loser.name}", value="T") == {"rc": 0}
+    assert loser.api(op="write", key="base", value="victim's") == {"rc": 0}
+    assert survivor.api(op="write", key=f"split-{survivor.name}", value="T") == {"rc": 0}
+    assert a.api(op="fault", kind="heal") == {"rc": 0}
+    wait_for(lambda: conn(a) == "StandAlone" and conn(b) == "StandAlone", what="split brain")
+
+
+def _resolve(survivor: Node, loser: Node) -> None:
+    for argv in (("disconnect",), ("secondary",), ("connect", "--discard-my-data")):
+        assert loser.cmd("drbdadm", *argv, "r0")["rc"] == 0, argv
+    assert survivor.cmd("drbdadm", "disconnect", "r0")["rc"] == 0
+    assert survivor.cmd("drbdadm", "connect", "r0")["rc"] == 0
+
+
+@pytest.mark.timeout(40)
+@pytest.mark.parametrize("fixture", ["fast_pair", "pair"])
+@pytest.mark.parametrize("survivor_name, write_after", [("alpha", False), ("alpha", True), ("beta", True)])
+def test_lost_push_that_ends_the_split_brain_resync_never_loses_the_survivors_writes(
+        request, fixture, survivor_name, write_after) -> None:
+    """Regression: the coordinator took the pair's new sync point (and cleared its bitmap) when it
+    *sent* the push that ended the split brain's resync. That push lost and the cut noticed, the
+    next handshake compared the follower's own records with the coordinator's premature ones: the
+    survivor (coordinator, no writes since) looked unchanged and became SyncTarget of the victim,
+    or (survivor = follower, which wrote on) both looked in sync and its later writes were dropped.
+    ``fast_pair``: the resync ends in the handshake's own tick, so the lost push is the handshake's;
+    ``pair``: it is the resync's final push."""
+    a, b = request.getfixturevalue(fixture)
+    checks = _settled(a, b, 0)
+    survivor, loser = (a, b) if survivor_name == "alpha" else (b, a)
+    assert survivor.cmd("drbdadm", "primary", "r0")["rc"] == 0
+    assert survivor.api(op="write", key="base", value="0") == {"rc": 0}
+    _split_brain(a, b, survivor, loser)
+    # The coordinator's next push that ends a sync (the resync's end) is lost: the link is cut then.
+    assert a.api(op="fault", kind="cut-at-sync") == {"rc": 0}
+    _resolve(survivor, loser)
+    wait_for(lambda: (s := a.api(op="state"))["cut"] and not s["cut_at_sync"], what="the push that ends it")
+    wait_for(lambda: conn(a) != "Connected" and conn(b) != "Connected", what="both notice the cut")
+    assert survivor.me()["role"] == "Primary"
+    if write_after:
+        assert survivor.api(op="write", key="after", value="A") == {"rc": 0}
+    assert a.api(op="fault", kind="heal") == {"rc": 0}
+    _settled(a, b, checks)
+    for node in (a, b):
+        assert node.api(op="read", key=f"split-{survivor.name}")["value"] == "T", node.name
+        assert node.api(op="read", key=f"split-{loser.name}")["value"] is None, node.name
+        assert node.api(op="read", key="base")["value"] == "0", node.name
+        assert node.api(op="read", key="after")["value"] == ("A" if write_after else None), node.name
+    assert survivor.me()["role"] == "Primary" and loser.me()["role"] == "Secondary"
+    assert "VERIFY FAILED" not in a.log.read_text()
+
+
+@pytest.mark.timeout(40)
+@pytest.mark.parametrize("fixture", ["fast_pair", "pair"])
+@pytest.mark.parametrize("lost", ["push", "ack"])
+def test_lost_final_push_or_ack_of_a_resync_resyncs_again_on_reconnect(request, fixture, lost) -> None:
+    """The resync's final push (or the follower's ack of it) is lost, the cut noticed, the Primary
+    (coordinator) writes on: the next handshake resyncs everything the follower may lack. Before,
+    the coordinator had already cleared its bitmap at the push: the next resync missed the keys."""
+    a, b = request.getfixturevalue(fixture)
+    checks = _settled(a, b, 0)
+    assert a.cmd("drbdadm", "primary", "r0")["rc"] == 0
+    assert a.api(op="write", key="base", value="0") == {"rc": 0}
+    _cut(a, b)
+    for i in range(3):
+        assert a.api(op="write", key=f"cut-{i}", value=f"c{i}") == {"rc": 0}
+    side = a if lost == "push" else b  # the one whose link goes down at the push that ends the resync
+    assert side.api(op="fault", kind="cut-at-sync") == {"rc": 0}
+    assert a.api(op="fault", kind="heal") == {"rc": 0}
+    wait_for(lambda: (s := side.api(op="state"))["cut"] and not s["cut_at_sync"], what="the push that ends it")
+    wait_for(lambda: conn(a) != "Connected" and conn(b) != "Connected", what="both notice the cut")
+    assert a.api(op="write", key="after", value="A") == {"rc": 0}
+    assert side.api(op="fault", kind="heal") == {"rc": 0}
+    _settled(a, b, checks)
+    for node in (a, b):
+        assert [node.api(op="read", key=k)["value"] for k in ("base", "cut-0", "cut-2", "after")] == \
+            ["0", "c0", "c2", "A"], node.name
+    assert "VERIFY FAILED" not in a.log.read_text()
