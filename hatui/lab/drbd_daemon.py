@@ -63,7 +63,8 @@ from typing import Any
 
 from hatui.demo.drbd_machine import CONNECTED, CONNECTING, PRIMARY, SECONDARY, DrbdMachine
 from hatui.demo.node_commands import CommandsMixin
-from hatui.lab.drbd_link import LINE_LIMIT, PeerLinkMixin, PeerSession, log, pair_doc
+from hatui.lab.drbd_link import PeerLinkMixin
+from hatui.lab.drbd_wire import LINE_LIMIT, PeerSession, log, pair_doc
 from hatui.lab.drbd_store import (DiskStore, LabDrbdMachine, Meta, SyncPoint, block_diff, blocks_digest,
                                   key_error)
 from hatui.lab.node_env import NodeEnv, load_node_env
