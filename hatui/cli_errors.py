@@ -19,7 +19,7 @@ def fail(message: str, code: int = EXIT_UNKNOWN) -> None:
 
 
 def one_line_errors(fn):
-    """Turn hatui errors into one line and exit 3, Ctrl-C into exit 130; never a traceback."""
+    """Turn hatui and OS errors into one line and exit 3, Ctrl-C into exit 130; never a traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -27,6 +27,8 @@ def one_line_errors(fn):
             return fn(*args, **kwargs)
         except HatuiError as exc:
             fail(str(exc))
+        except OSError as exc:  # a file hatui cannot read or write: still one line, not a traceback
+            fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
         except KeyboardInterrupt:
             sys.exit(130)
 

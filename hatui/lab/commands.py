@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 
 import click
 
-from hatui.cli_errors import one_line_errors as _one_line_errors
-
-
-def one_line_errors(fn):
-    """As the rest of the CLI, and an OS error (a file the lab cannot write …) is one line too."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from hatui.lab.netns import LabError
-
-        try:
-            return fn(*args, **kwargs)
-        except OSError as exc:
-            raise LabError(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)) from None
-
-    return _one_line_errors(wrapper)
+from hatui.cli_errors import one_line_errors
 
 
 def _lab(opts: dict):

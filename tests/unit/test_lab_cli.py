@@ -48,3 +48,18 @@ def test_a_missing_tool_is_named(monkeypatch):
     monkeypatch.setattr(lab_mod.os, "access", lambda path, mode: False)
     with pytest.raises(LabError, match="missing: /usr/sbin/keepalived"):
         lab_mod.check_host()
+
+
+def test_an_os_error_anywhere_in_the_cli_is_one_line():
+    import click
+
+    from hatui.cli_errors import one_line_errors
+
+    @click.command()
+    @one_line_errors
+    def cmd():
+        raise PermissionError(13, "Permission denied", "/var/lib/hatui-lab/lab.json")
+
+    res = CliRunner().invoke(cmd, [])
+    assert res.exit_code == 3
+    assert res.output.strip() == "hatui: Permission denied: /var/lib/hatui-lab/lab.json"
