@@ -349,17 +349,8 @@ def test_small_resync_that_ends_in_the_handshake_tick_still_reaches_the_follower
     checks = _settled(a, b, checks)
     assert loser.disk_file("cut-2") == "c2"
     # The lab's split brain, resolved with the victim's changes discarded.
-    _cut(a, b)
-    assert loser.cmd("drbdadm", "primary", "r0")["rc"] == 0
-    assert loser.api(op="write", key=f"split-{loser.name}", value="T") == {"rc": 0}
-    assert loser.api(op="write", key="base", value="victim's") == {"rc": 0}
-    assert survivor.api(op="write", key=f"split-{survivor.name}", value="T") == {"rc": 0}
-    assert a.api(op="fault", kind="heal") == {"rc": 0}
-    wait_for(lambda: conn(a) == "StandAlone" and conn(b) == "StandAlone", what="split brain")
-    for argv in (("disconnect",), ("secondary",), ("connect", "--discard-my-data")):
-        assert loser.cmd("drbdadm", *argv, "r0")["rc"] == 0, argv
-    assert survivor.cmd("drbdadm", "disconnect", "r0")["rc"] == 0
-    assert survivor.cmd("drbdadm", "connect", "r0")["rc"] == 0
+    _split_brain(a, b, survivor, loser)
+    _resolve(survivor, loser)
     _settled(a, b, checks)
     for node in (a, b):
         assert node.api(op="read", key=f"split-{survivor.name}")["value"] == "T", node.name
