@@ -204,5 +204,7 @@ def set_link(netns: str, dev: str, up: bool) -> None:
 
 
 def link_is_up(netns: str, dev: str) -> bool:
+    """The link carries traffic: set up here and with a carrier (a veth whose far end is down has none)."""
     out = run(["ip", "-n", netns, "-o", "link", "show", dev], check=False).stdout
-    return "state UP" in out or ",UP" in out.split(">")[0] and "NO-CARRIER" not in out
+    flags = out.partition("<")[2].partition(">")[0].split(",")
+    return "state UP" in out or ("UP" in flags and "NO-CARRIER" not in flags)

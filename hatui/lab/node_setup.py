@@ -235,7 +235,3 @@ def wait_for(check, timeout: float, message: str, step: float = 0.05) -> None:
         time.sleep(step)
     raise netns.LabError(message)
 
-
-def env_for_host() -> dict[str, str]:
-    return {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", **{
-        k: v for k, v in os.environ.items() if k in ("LANG", "LC_ALL")}}
