@@ -3,21 +3,32 @@
 Why asyncssh and nothing else: it is asyncio-native (the poller and the TUI
 share one loop), reads ``~/.ssh/config`` (ProxyJump, IdentityFile, Port …) and
 ``~/.ssh/known_hosts``, and talks to the agent. Host keys are always checked:
-hatui passes the configured known_hosts file or lets asyncssh use the user's
-default one; it never disables checking.
+hatui passes the configured known_hosts file or the user's default one (even
+when ``~/.ssh/config`` says ``UserKnownHostsFile none``); it never disables
+checking and never accepts a key by itself.
 
 Failure semantics the rest of hatui relies on:
-- every command has a timeout (:class:`CommandTimeout`), connects too;
+- every failure is a :class:`TransportError` with a ``kind``
+  (:class:`~hatui.errors.FailureKind`) and a ``hint``, the operator's next
+  step (:mod:`hatui.ssh_failures` classifies and words them);
+- every command has a timeout (:class:`CommandTimeout`, kind HUNG), connects too;
 - a connection that drops mid-command makes asyncssh return ``exit_status``
-  None with empty output: that is a :class:`TransportError`, never "the command
-  failed", and the connection is reset so the next call reconnects;
+  None with empty output: that is DROPPED, never "the command failed", and the
+  connection is reset so the next call reconnects;
 - after a failed connect, the next attempt waits an exponential backoff; calls
-  made during the backoff fail at once with the last error instead of hanging.
+  made during the backoff fail at once with the last error (same kind and
+  hint) instead of hanging;
+- the host key verified on the first connect of this run is pinned: a later
+  connect that sees another key is refused (HOST_KEY_CHANGED) even if
+  known_hosts was edited meanwhile, until hatui restarts. A key that changes
+  under a running console is exactly what a man-in-the-middle looks like.
 """
 
 from __future__ import annotations
 
 import asyncio
+import getpass
+import math
 import os
 import signal
 import time
@@ -26,7 +37,18 @@ from dataclasses import dataclass
 import asyncssh
 
 from hatui.config import ClusterConfig, NodeConfig
-from hatui.errors import CommandTimeout, HostKeyError, TransportError
+from hatui.errors import FailureKind, TransportError
+from hatui.ssh_failures import (
+    DEFAULT_KNOWN_HOSTS,
+    KnownHostsSource,
+    Target,
+    connect_error,
+    fingerprint,
+    host_key_error,
+    is_host_key_failure,
+    pinned_changed,
+    transport_error,
+)
 
 # OpenSSH allows 10 sessions per connection; stay well below it.
 MAX_CHANNELS_PER_NODE = 4
@@ -62,7 +84,15 @@ class NodeTransport:
         self._channels = asyncio.Semaphore(MAX_CHANNELS_PER_NODE)
         self._backoff = 0.0
         self._retry_at = 0.0
-        self.last_error: str | None = None
+        self.last_failure: TransportError | None = None
+        # The host key verified on this run's first connect: any other key later is refused.
+        self.pinned_key: asyncssh.SSHKey | None = None
+        self._target = self._configured_target()
+
+    @property
+    def last_error(self) -> str | None:
+        """The last failure's message (None once a connect succeeds)."""
+        return self.last_failure.reason if self.last_failure is not None else None
 
     def _connect_options(self) -> dict[str, object]:
         node = self.node
@@ -81,91 +111,130 @@ class NodeTransport:
             options["known_hosts"] = os.path.expanduser(node.known_hosts)
         return options
 
-    def _where(self) -> str:
-        port = f":{self.node.port}" if self.node.port else ""
-        user = f"{self.node.user}@" if self.node.user else ""
-        return f"{user}{self.node.host}{port}"
+    def _configured_target(self) -> Target:
+        node = self.node
+        try:
+            user = node.user or getpass.getuser()
+        except (KeyError, OSError):
+            user = f"uid{os.getuid()}"
+        known = os.path.expanduser(node.known_hosts or DEFAULT_KNOWN_HOSTS)
+        return Target(node.name, node.host, node.port or 22, user, node.identity_file, known,
+                      self.connect_timeout)
+
+    def _effective_target(self, options: dict[str, object]) -> Target:
+        """Port, user and known_hosts as asyncssh will use them (``~/.ssh/config`` applied).
+
+        Host keys are always checked: a config that says ``UserKnownHostsFile
+        none`` gets the default file instead of no checking at all.
+        """
+        opts = asyncssh.SSHClientConnectionOptions(host=self.node.host, **options)
+        known: KnownHostsSource
+        if isinstance(opts.known_hosts, (str, list)) and opts.known_hosts:
+            known = opts.known_hosts if isinstance(opts.known_hosts, str) else [str(f) for f in opts.known_hosts]
+        else:
+            default = os.path.expanduser(DEFAULT_KNOWN_HOSTS)
+            known = default if os.access(default, os.R_OK) else b""
+        return Target(self.name, self.node.host, int(opts.port or 22), str(opts.username), self.node.identity_file,
+                      known, self.connect_timeout)
+
+    def _trusted(self, source: KnownHostsSource) -> object:
+        """What asyncssh checks the host key against: known_hosts, narrowed to the pinned key once pinned."""
+        if self.pinned_key is None:
+            return source
+        pinned = fingerprint(self.pinned_key)
+
+        def match(host: str, addr: str, port: int | None) -> tuple[list, list, list]:
+            keys, cas, revoked, *_ = asyncssh.match_known_hosts(source, host, addr, port)
+            return [k for k in keys if fingerprint(k) == pinned], list(cas), list(revoked)
+
+        return match
 
     async def connect(self) -> asyncssh.SSHClientConnection:
-        """Return the open connection, connecting (with backoff) if needed."""
+        """Return the open connection, connecting (with backoff) if needed.
+
+        Raises :class:`TransportError` with a ``kind`` and a ``hint``; during
+        the backoff after a failure, the same error again (same kind and hint).
+        """
         async with self._connect_lock:
             if self._conn is not None and not self._conn.is_closed():
                 return self._conn
             now = time.monotonic()
-            if now < self._retry_at:
-                wait = self._retry_at - now
-                raise TransportError(self.name, f"{self.last_error} (next retry in {wait:.0f}s)")
+            if now < self._retry_at and self.last_failure is not None:
+                last = self.last_failure
+                wait = math.ceil(self._retry_at - now)
+                raise type(last)(self.name, f"{last.reason} (next retry in {wait}s)", kind=last.kind,
+                                 hint=last.hint) from None
             try:
-                self._conn = await asyncio.wait_for(
-                    asyncssh.connect(self.node.host, **self._connect_options()),
-                    self.connect_timeout + 1,
-                )
-            except Exception as exc:  # noqa: BLE001 - every failure becomes one line
-                error = self._explain_connect_failure(exc)
-                self.last_error = str(error.reason)
+                self._conn = await self._open()
+            except TransportError as error:
+                self.last_failure = error
                 self._backoff = min(BACKOFF_MAX, max(BACKOFF_FIRST, self._backoff * 2))
                 self._retry_at = time.monotonic() + self._backoff
-                raise error from None
+                raise
             self._backoff = 0.0
             self._retry_at = 0.0
-            self.last_error = None
+            self.last_failure = None
             return self._conn
+
+    async def _open(self) -> asyncssh.SSHClientConnection:
+        options = self._connect_options()
+        try:
+            self._target = self._effective_target(options)
+        except Exception as exc:  # noqa: BLE001 - an unreadable key or config is one classified line
+            self._target = self._configured_target()
+            raise connect_error(exc, self._target) from None
+        target = self._target
+        options["known_hosts"] = self._trusted(target.known_hosts)
+        try:
+            conn = await asyncio.wait_for(asyncssh.connect(self.node.host, **options), self.connect_timeout + 1)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one classified line
+            if is_host_key_failure(exc):
+                raise await host_key_error(target, self.pinned_key) from None
+            raise connect_error(exc, target) from None
+        key = conn.get_server_host_key()
+        if key is not None and self.pinned_key is None:
+            self.pinned_key = key
+        elif key is not None and self.pinned_key is not None and fingerprint(key) != fingerprint(self.pinned_key):
+            conn.abort()  # before any command: this may not be our node
+            raise pinned_changed(target, self.pinned_key, key)
+        return conn
 
     def reset_backoff(self) -> None:
         """Let the next call try to connect at once (an operator asked to refresh now)."""
         self._backoff = 0.0
         self._retry_at = 0.0
 
-    def _explain_connect_failure(self, exc: BaseException) -> TransportError:
-        where = self._where()
-        if isinstance(exc, asyncssh.HostKeyNotVerifiable):
-            kh = self.node.known_hosts or "~/.ssh/known_hosts"
-            return HostKeyError(
-                self.name,
-                f"host key of {where} is not trusted ({exc.reason}); it is unknown or has CHANGED. "
-                f"Verify the fingerprint out of band, then add it to {kh} "
-                f"(e.g. `ssh {where.split(':')[0]}` once, or `ssh-keygen -R` for a changed key)",
-            )
-        if isinstance(exc, asyncssh.PermissionDenied):
-            return TransportError(
-                self.name, f"authentication failed for {where} (check user, identity_file, ssh-agent)"
-            )
-        if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
-            return TransportError(self.name, f"connect to {where} timed out after {self.connect_timeout:g}s")
-        if isinstance(exc, OSError):
-            reason = exc.strerror or str(exc) or type(exc).__name__
-            return TransportError(self.name, f"cannot connect to {where}: {reason}")
-        if isinstance(exc, asyncssh.Error):
-            return TransportError(self.name, f"SSH error from {where}: {exc.reason}")
-        return TransportError(self.name, f"cannot connect to {where}: {type(exc).__name__}: {exc}")
-
-    def _reset(self, reason: str) -> None:
-        self.last_error = reason
+    def _reset(self, error: TransportError) -> TransportError:
+        """Forget the connection (the next call reconnects) and return ``error`` to raise."""
+        self.last_failure = error
         if self._conn is not None:
             self._conn.abort()
             self._conn = None
+        return error
 
     async def run(self, command: str, *, timeout: float | None = None, input: str | None = None) -> CommandResult:
         """Run ``command`` (already quoted) on the node, bounded by ``timeout``.
 
         Returns the result whatever the exit status; raises
         :class:`TransportError` when the node could not be asked or did not
-        answer (connect failure, drop mid-command, timeout).
+        answer: a connect failure (its own kind), a drop mid-command
+        (DROPPED), or no answer in time (:class:`CommandTimeout`, HUNG).
         """
         limit = self.command_timeout if timeout is None else timeout
         started = time.monotonic()
         conn = await self.connect()
+        t = self._target
         async with self._channels:
             try:
                 proc = await asyncio.wait_for(
                     conn.create_process(command, encoding="utf-8", errors="replace"), limit
                 )
             except (asyncio.TimeoutError, TimeoutError):
-                self._reset("opening a session timed out")
-                raise CommandTimeout(self.name, f"no session opened within {limit:g}s") from None
+                raise self._reset(transport_error(
+                    FailureKind.HUNG, t, f"no answer within {limit:g}s (no session opened)")) from None
             except (asyncssh.Error, OSError) as exc:
-                self._reset(f"connection lost: {exc}")
-                raise TransportError(self.name, f"connection lost ({type(exc).__name__}: {exc})") from None
+                raise self._reset(transport_error(
+                    FailureKind.DROPPED, t, f"connection to {t.address} lost ({_why(exc)})")) from None
             try:
                 if input is not None:
                     proc.stdin.write(input)
@@ -174,10 +243,12 @@ class NodeTransport:
                 completed = await asyncio.wait_for(proc.wait(check=False), remaining)
             except (asyncio.TimeoutError, TimeoutError):
                 proc.close()
-                raise CommandTimeout(self.name, f"command did not finish within {limit:g}s") from None
-            except (asyncssh.Error, OSError, BrokenPipeError) as exc:
-                self._reset(f"connection lost mid-command: {exc}")
-                raise TransportError(self.name, "connection lost mid-command") from None
+                error = transport_error(FailureKind.HUNG, t, f"no answer within {limit:g}s (the command did not finish)")
+                self.last_failure = error
+                raise error from None
+            except (asyncssh.Error, OSError) as exc:
+                raise self._reset(transport_error(
+                    FailureKind.DROPPED, t, f"connection to {t.address} lost mid-command ({_why(exc)})")) from None
         return self._result(command, completed, time.monotonic() - started)
 
     def _result(self, command: str, completed: asyncssh.SSHCompletedProcess, duration: float) -> CommandResult:
@@ -189,8 +260,9 @@ class NodeTransport:
             status = 128 + int(signum) if signum is not None else 255
         if status is None:
             # asyncssh's way of saying the channel closed under us (see module doc).
-            self._reset("connection dropped mid-command")
-            raise TransportError(self.name, "connection dropped mid-command (no exit status)")
+            t = self._target
+            raise self._reset(transport_error(
+                FailureKind.DROPPED, t, f"connection to {t.address} dropped mid-command (no exit status)"))
         return CommandResult(command, status, _text(completed.stdout), _text(completed.stderr), duration)
 
     async def close(self) -> None:
@@ -202,6 +274,11 @@ class NodeTransport:
             except (asyncio.TimeoutError, TimeoutError, asyncssh.Error, OSError):
                 pass
             self._conn = None
+
+
+def _why(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+    return f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
 
 
 def _text(value: object) -> str:
