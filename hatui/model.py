@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from hatui.config import Config
+from hatui.errors import FailureKind
 from hatui.probes.records import (
     BlockDevice,
     DrbdReport,
@@ -27,6 +30,9 @@ from hatui.probes.records import (
 from hatui.probes.journal import JournalEntry
 from hatui.probes.script import Section
 from hatui.states import Role, Severity
+
+if TYPE_CHECKING:
+    from hatui.facts import PairFacts
 
 
 class Layer(StrEnum):
@@ -49,9 +55,25 @@ STACK_ORDER = (
 )
 
 
+class Act(StrEnum):
+    """What a hint asks the operator to do, when it is one of the moves that can
+    put two nodes on diverged data. :func:`hatui.health.evaluate` never lets
+    such a hint through unless the facts say it is safe (see README, "No
+    harmful advice")."""
+
+    MOUNT = "mount"
+    START_SERVICES = "start services"
+    PROMOTE = "promote"
+
+
 @dataclass(frozen=True)
 class Finding:
-    """One health rule's verdict: what is wrong, where, and what to do next."""
+    """One health rule's verdict: what is wrong, where, and what to do next.
+
+    Findings form a tree: a root cause (``root``) and the findings it explains
+    (``caused_by`` holds the root's code). :func:`hatui.health.evaluate` fills
+    both; rules only say what they see.
+    """
 
     severity: Severity
     layer: Layer
@@ -59,6 +81,9 @@ class Finding:
     hint: str
     code: str  # stable identifier, e.g. "vip-on-both"
     node: str | None = None
+    acts: Act | None = None  # the hint mounts, starts services or promotes on ``node``
+    root: bool = True
+    caused_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +111,23 @@ class NodeSnapshot:
     clock: float | None = None  # the node's own clock at poll time
     dag_health: Section | None = None
     journal: tuple[JournalEntry, ...] = ()  # the node kit's automatic steps, oldest first
+    failure: FailureKind | None = None  # why the node could not be asked (None: unclassified)
+    error_hint: str | None = None  # the transport's next step for that failure
+    last_known: NodeSnapshot | None = None  # the last answer of a node that no longer answers
+    # Sections whose layer is unknown, and why: "not reported" (no output at all) or
+    # "could not be read: …" (output hatui could not parse). Neither means healthy or broken.
+    unread: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def answered(self) -> bool:
+        """The node answered this poll (its data is known)."""
+        return self.reachable
+
+    @property
+    def unreachable(self) -> bool:
+        """Not answering (power, network, sshd, a hang) — as opposed to hatui not being
+        able to ask it (host key, authentication, name): both leave its state unknown."""
+        return not self.reachable and (self.failure is None or self.failure.unreachable)
 
     @property
     def holds_vip(self) -> bool:
@@ -126,19 +168,22 @@ class ClusterSnapshot:
     def peer_of(self, name: str) -> NodeSnapshot:
         return self.nodes[1] if self.nodes[0].name == name else self.nodes[0]
 
+    @cached_property
+    def facts(self) -> PairFacts:
+        """Every fact about the pair, derived once (see :mod:`hatui.facts`)."""
+        from hatui.facts import derive_facts
+
+        return derive_facts(self)
+
     @property
     def vip_holders(self) -> tuple[str, ...]:
-        return tuple(n.name for n in self.nodes if n.reachable and n.holds_vip)
+        """Nodes known to hold the VIP (a node whose addresses are unknown is not listed)."""
+        return self.facts.vip_holders
 
     def is_active(self, name: str) -> bool:
-        """The node serving clients: it holds the VIP; failing that, it is DRBD Primary."""
-        holders = self.vip_holders
-        if holders:
-            return name in holders
-        first = self.config.drbd[0].resource
-        node = self.node(name)
-        return node.reachable and node.drbd_role(first) == Role.PRIMARY
+        """The active node is the DRBD Primary that answers, not whoever holds the VIP."""
+        return name in self.facts.active
 
     @property
     def active_nodes(self) -> tuple[str, ...]:
-        return tuple(n.name for n in self.nodes if self.is_active(n.name))
+        return self.facts.active

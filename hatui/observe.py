@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from hatui.config import Config
+from hatui.errors import FailureKind
 from hatui.model import NodeSnapshot
 from hatui.probes import catalog
 from hatui.probes.drbd import parse_drbd
@@ -36,20 +37,42 @@ def _keepalived(section: Section | None) -> KeepalivedReport | None:
     return KeepalivedReport(source="unavailable", error=first)
 
 
-def _mount_for(section: Section | None, mount_point: str) -> Mount | None:
+def _mount_for(section: Section | None, mount_point: str, unread: dict[str, str]) -> Mount | None:
     if section is None:
         return None
-    for mount in parse_findmnt(section.text).mounts:
+    report = parse_findmnt(section.text)
+    if report.error and section.text.strip():
+        unread[section.name] = f"could not be read: {report.error}"
+    for mount in report.mounts:
         if mount.target == mount_point:
             return mount
     return None
 
 
-def _disk_for(section: Section | None) -> BlockDevice | None:
+def _disk_for(section: Section | None, unread: dict[str, str]) -> BlockDevice | None:
     if section is None:
         return None
-    devices = parse_lsblk(section.text).devices
-    return devices[0] if devices else None
+    report = parse_lsblk(section.text)
+    if report.error:
+        unread[section.name] = f"could not be read: {report.error}"
+    return report.devices[0] if report.devices else None
+
+
+def expected_sections(config: Config) -> tuple[str, ...]:
+    """The sections whose absence leaves a layer unknown (the slow and optional ones excluded)."""
+    names = [catalog.DRBD, catalog.IP, catalog.KEEPALIVED, catalog.UNITS, catalog.EXPORTS]
+    for res in config.drbd:
+        names.append(catalog.mount_section(res.resource))
+        if res.backing_disk:
+            names.append(catalog.disk_section(res.resource))
+    return tuple(names)
+
+
+def _error_of(report: object) -> str | None:
+    error = getattr(report, "error", None)
+    if getattr(report, "source", None) == "unavailable":
+        return None  # keepalived without a state dump: a known mode, not a read failure
+    return error
 
 
 def _clock(section: Section | None) -> float | None:
@@ -96,6 +119,22 @@ def build_node_snapshot(
             units = {u.unit: u for u in reported}
     exports_section = sections.get(catalog.EXPORTS)
     stack_section = sections.get(catalog.CLUSTER_STACK)
+    drbd = parse_drbd(drbd_section.text) if drbd_section else None
+    exports = parse_exportfs(exports_section.text) if exports_section else None
+    # Why a section's layer is unknown: absent ("not reported") or present but unparsable.
+    unread = {section: "not reported" for section in expected_sections(config) if section not in sections}
+    for section, report in ((catalog.DRBD, drbd), (catalog.IP, ip_report), (catalog.KEEPALIVED, keepalived),
+                            (catalog.EXPORTS, exports)):
+        error = _error_of(report) if report is not None else None
+        if error:
+            unread[section] = f"could not be read: {error}"
+    if units_section is not None and not units:
+        unread[catalog.UNITS] = "could not be read: " + (units_section.text.strip().splitlines() or ["no output"])[0]
+    mounts = {
+        r.resource: _mount_for(sections.get(catalog.mount_section(r.resource)), r.mount_point, unread)
+        for r in config.drbd
+    }
+    disks = {r.resource: _disk_for(sections.get(catalog.disk_section(r.resource)), unread) for r in config.drbd}
     return NodeSnapshot(
         name=name,
         reachable=True,
@@ -103,18 +142,16 @@ def build_node_snapshot(
         latency=latency,
         last_seen=polled_at,
         sections=dict(sections),
-        drbd=parse_drbd(drbd_section.text) if drbd_section else None,
+        drbd=drbd,
         ip=ip_report,
         vip_interfaces=interfaces_holding(ip_report, config.vip.ip) if ip_report else (),
         keepalived=keepalived,
         vrrp=vrrp,
         units=units,
-        exports=parse_exportfs(exports_section.text) if exports_section else None,
-        mounts={
-            r.resource: _mount_for(sections.get(catalog.mount_section(r.resource)), r.mount_point)
-            for r in config.drbd
-        },
-        disks={r.resource: _disk_for(sections.get(catalog.disk_section(r.resource))) for r in config.drbd},
+        exports=exports,
+        mounts=mounts,
+        disks=disks,
+        unread=unread,
         cluster_stack=parse_pgrep(stack_section.text) if stack_section else None,
         clock=_clock(sections.get(catalog.CLOCK)),
         dag_health=sections.get(catalog.DAG_HEALTH),
@@ -123,15 +160,28 @@ def build_node_snapshot(
 
 
 def unreachable_node(
-    name: str, error: str, *, polled_at: float, previous: NodeSnapshot | None
+    name: str,
+    error: str,
+    *,
+    polled_at: float,
+    previous: NodeSnapshot | None,
+    failure: FailureKind | None = None,
+    hint: str | None = None,
 ) -> NodeSnapshot:
-    """A node that could not be polled; keeps the last good data for "last seen"."""
+    """A node that could not be asked; keeps its last answer for "last seen" and "was Primary"."""
     since = polled_at
     if previous is not None and not previous.reachable and previous.unreachable_since is not None:
         since = previous.unreachable_since
     last_seen = previous.last_seen if previous is not None else None
+    if previous is None:
+        last_known = None
+    elif previous.reachable:
+        last_known = dataclasses.replace(previous, last_known=None)
+    else:
+        last_known = previous.last_known
     return NodeSnapshot(
         name=name, reachable=False, polled_at=polled_at, error=error, unreachable_since=since, last_seen=last_seen,
+        failure=failure, error_hint=hint, last_known=last_known,
     )
 
 

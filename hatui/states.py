@@ -110,6 +110,25 @@ class ReplicationState(KnownState):
         return self in _SYNCING
 
 
+def is_syncing(value: object) -> bool:
+    """True while a resync runs (or is about to), for any parsed replication value."""
+    return value in _SYNCING
+
+
+def sync_side(value: object) -> str | None:
+    """"source" or "target" for this node's side of a running resync, else None.
+
+    The S/T suffix of DRBD's replication states names the local side:
+    StartingSyncS, WFBitMapS, SyncSource and PausedSyncS send; their T twins
+    and WFSyncUUID (the target waiting for the source's UUID) receive.
+    """
+    if value in _SOURCE_SIDE:
+        return "source"
+    if value in _SYNCING:
+        return "target"
+    return None
+
+
 _SYNCING = frozenset(
     {
         ReplicationState.STARTING_SYNC_S,
@@ -121,6 +140,14 @@ _SYNCING = frozenset(
         ReplicationState.SYNC_TARGET,
         ReplicationState.PAUSED_SYNC_S,
         ReplicationState.PAUSED_SYNC_T,
+    }
+)
+_SOURCE_SIDE = frozenset(
+    {
+        ReplicationState.STARTING_SYNC_S,
+        ReplicationState.WF_BITMAP_S,
+        ReplicationState.SYNC_SOURCE,
+        ReplicationState.PAUSED_SYNC_S,
     }
 )
 

@@ -12,6 +12,7 @@ import dataclasses
 
 from hatui.model import ClusterSnapshot, NodeSnapshot
 from hatui.probes.records import DrbdPeerDevice, DrbdResource
+from hatui.states import is_syncing
 
 
 def _peer_device(node: NodeSnapshot | None, resource: str, peer: str, volume: int) -> DrbdPeerDevice | None:
@@ -51,7 +52,7 @@ def _resource_rated(res: DrbdResource, prev_node: NodeSnapshot | None, dt: float
     for conn in res.connections:
         devs = tuple(
             _rated(dev, _peer_device(prev_node, res.name, conn.peer, dev.volume), dt, size)
-            if dev.replication is not None and getattr(dev.replication, "is_syncing", False)
+            if is_syncing(dev.replication)
             else dev
             for dev in conn.peer_devices
         )
@@ -59,17 +60,18 @@ def _resource_rated(res: DrbdResource, prev_node: NodeSnapshot | None, dt: float
     return dataclasses.replace(res, connections=tuple(conns))
 
 
+def rate_node(node: NodeSnapshot, prev_node: NodeSnapshot | None) -> NodeSnapshot:
+    """``node`` with speed and ETA of its syncing peer devices, from the node's previous answer."""
+    if not node.reachable or node.drbd is None or prev_node is None:
+        return node
+    dt = node.polled_at - prev_node.polled_at
+    resources = tuple(_resource_rated(r, prev_node, dt) for r in node.drbd.resources)
+    return dataclasses.replace(node, drbd=dataclasses.replace(node.drbd, resources=resources))
+
+
 def with_sync_rates(snapshot: ClusterSnapshot, previous: ClusterSnapshot | None) -> ClusterSnapshot:
     """Fill in speed and ETA of syncing peer devices from the previous snapshot."""
     if previous is None:
         return snapshot
-    nodes = []
-    for node in snapshot.nodes:
-        prev_node = next((p for p in previous.nodes if p.name == node.name), None)
-        if not node.reachable or node.drbd is None or prev_node is None:
-            nodes.append(node)
-            continue
-        dt = node.polled_at - prev_node.polled_at
-        resources = tuple(_resource_rated(r, prev_node, dt) for r in node.drbd.resources)
-        nodes.append(dataclasses.replace(node, drbd=dataclasses.replace(node.drbd, resources=resources)))
+    nodes = [rate_node(n, next((p for p in previous.nodes if p.name == n.name), None)) for n in snapshot.nodes]
     return dataclasses.replace(snapshot, nodes=(nodes[0], nodes[1]))

@@ -58,6 +58,14 @@ def parse_exportfs(text: str) -> ExportsReport:
                     exports.append(NfsExport(path.rstrip(" \t"), parsed[0], parsed[1]))
                     continue
             if line.startswith("/"):
+                # Pasted or re-typed output often has spaces where exportfs printed a tab:
+                # "PATH   CLIENT(OPTS)". Split at the last blank run when what follows is
+                # unmistakably a client (options in parentheses, or <world>).
+                head, sep, tail = line.rstrip().rpartition(" ")
+                parsed = _client(tail) if sep else None
+                if parsed is not None and head.strip() and ("(" in tail or tail.startswith("<world>")):
+                    exports.append(NfsExport(head.rstrip(), parsed[0], parsed[1]))
+                    continue
                 pending_path = line
                 continue
             stray = stray or line.strip()[:200]

@@ -153,7 +153,7 @@ class ActionsMixin:
             self.notify(f"{type(exc).__name__}: {exc}", title=f"{kind} stopped", severity="error", timeout=30)
         finally:
             self.action_busy = self.action_running = False
-            self._wake.set()
+            self.wake_polls()
 
     async def _ask(self, kind: str) -> Decision | None:
         label = kind.replace("-", " ", 1)
@@ -220,7 +220,7 @@ class ActionsMixin:
             while result.status in STOPPED:
                 self._log_action(plan.kind, result.status, result.summary(), Severity.CRITICAL)
                 self.action_running = False  # keep the screen live while the operator decides
-                self._wake.set()
+                self.wake_polls()
                 choice = await self.push_screen_wait(FailureScreen(result))
                 if choice == "leave":
                     break

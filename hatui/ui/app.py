@@ -1,10 +1,11 @@
 """The live console: a Textual app that polls the pair in a worker and renders the model.
 
-The UI never blocks on SSH: polling runs in one worker loop (``r`` wakes it
-early); every poll yields a :class:`~hatui.model.ClusterSnapshot`, from which
-the screens derive what they show. Anything with ``async poll()`` and
-``async close()`` can stand in for the poller (tests use a scripted one); to
-run actions it also needs ``transports`` (as :class:`~hatui.poller.ClusterPoller`).
+The UI never blocks on SSH. With the real :class:`~hatui.poller.ClusterPoller`
+each node is polled by its own worker loop, and every answer re-assembles the
+snapshot, so a hung node never makes the other one look stale (``r`` wakes
+both loops early). Anything else with ``async poll()`` and ``async close()``
+can stand in for the poller (tests use a scripted one): it is polled pairwise
+by one loop. To run actions the poller also needs ``transports``.
 Actions (``F``/``B``/``R``) live in :mod:`hatui.ui.actions_ui`; while one runs,
 the loop here pauses and the runner's own polls are shown instead.
 """
@@ -94,7 +95,7 @@ class HatuiApp(ActionsMixin, App):
         self.roles = RoleTracker()
         self.speeds = SpeedHistory()
         self.journals = JournalTracker()
-        self._wake = asyncio.Event()
+        self._wakes: dict[str | None, asyncio.Event] = {}
         self.poll_lock = asyncio.Lock()  # one poll at a time: the loop's or the action runner's
         available, self.theme_problems = themes.load_themes(themes_folder)
         for item in available.values():
@@ -119,12 +120,16 @@ class HatuiApp(ActionsMixin, App):
 
     def start_polling(self) -> None:
         """Called by the main screen once its widgets exist."""
-        if self.poller is None:
-            from hatui.poller import ClusterPoller
+        from hatui.poller import ClusterPoller
 
+        if self.poller is None:
             self.poller = ClusterPoller(self.config)
         self._tick()
-        self.run_worker(self._poll_loop(), name="poller", group="poll", exclusive=True)
+        if isinstance(self.poller, ClusterPoller):
+            for name in self.poller.node_names:
+                self.run_worker(self._poll_loop(name), name=f"poller-{name}", group="poll")
+        else:
+            self.run_worker(self._poll_loop(None), name="poller", group="poll", exclusive=True)
         self.set_interval(1.0, self._tick, name="age-tick")
 
     async def on_unmount(self) -> None:
@@ -139,21 +144,34 @@ class HatuiApp(ActionsMixin, App):
         cluster = self.config.cluster
         return cluster.connect_timeout + cluster.command_timeout + 5
 
-    async def _poll_loop(self) -> None:
+    async def _poll_loop(self, node: str | None) -> None:
+        """Poll ``node`` (None: the whole pair through ``poll()``) every interval, or when woken."""
+        wake = self._wakes.setdefault(node, asyncio.Event())
         while True:
-            self._wake.clear()
+            wake.clear()
             if not self.action_running:  # the runner polls (and shows) by itself meanwhile
-                await self.poll_once()
+                await self.poll_once(node)
             try:
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                await asyncio.wait_for(wake.wait(), self.poll_interval)
             except TimeoutError:
                 pass
 
-    async def poll_once(self) -> None:
+    async def _poll(self, node: str | None) -> ClusterSnapshot:
+        assert self.poller is not None
+        if node is None:
+            async with self.poll_lock:
+                return await asyncio.wait_for(self.poller.poll(), self.poll_timeout())
+        from hatui.poller import ClusterPoller
+
+        assert isinstance(self.poller, ClusterPoller)  # per-node loops run only for it (start_polling)
+        # It bounds each node itself; joining an in-flight poll needs no lock.
+        await asyncio.wait_for(self.poller.poll_node(node), self.poll_timeout())
+        return self.poller.assemble()
+
+    async def poll_once(self, node: str | None = None) -> None:
         assert self.poller is not None
         try:
-            async with self.poll_lock:
-                snap = await asyncio.wait_for(self.poller.poll(), self.poll_timeout())
+            snap = await self._poll(node)
         except (TimeoutError, asyncio.TimeoutError):
             self._poll_failed(f"no answer within {self.poll_timeout():g}s")
         except HatuiError as exc:
@@ -240,7 +258,12 @@ class HatuiApp(ActionsMixin, App):
         retry_now = getattr(self.poller, "retry_now", None)
         if retry_now is not None:  # an operator asking for "now" should not wait out a backoff
             retry_now()
-        self._wake.set()
+        self.wake_polls()
+
+    def wake_polls(self) -> None:
+        """Poll now instead of at the end of the interval (every loop)."""
+        for wake in self._wakes.values():
+            wake.set()
 
     def action_filter(self) -> None:
         self._to_main()

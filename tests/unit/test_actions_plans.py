@@ -7,6 +7,8 @@ import shlex
 
 import pytest
 
+from hatui.states import Role
+
 from hatui.actions import PlanError, plan_failback, plan_failover, plan_resync
 from hatui.actions.plan import Commands
 from hatui.config import parse_config
@@ -59,8 +61,9 @@ def test_failover_to_an_explicit_target_and_unknown_names():
 
 
 def test_failover_needs_a_target_when_the_active_node_is_ambiguous():
+    # Both DRBD Primary: the active node (the Primary that serves) is ambiguous.
     a = b.node("vm2", active=True, peer="vm12")
-    c = dataclasses.replace(b.node("vm12", active=False, peer="vm2"), vip_interfaces=("eth0",))
+    c = b.set_drbd(b.node("vm12", active=False, peer="vm2"), role=Role.PRIMARY)
     snap = b.cluster(a, c)
     with pytest.raises(PlanError, match="cannot tell which node is active") as err:
         plan_failover(snap, snap.config)
