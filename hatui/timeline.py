@@ -4,7 +4,9 @@ Each step of an action becomes a :class:`TimelineRow`: start and end (wall
 clock and T+ offset from the action's start), the budget of its phase (the
 seed's failover sequence, from ``config.timing``: detect T+10, vip T+15,
 promote T+20, mount T+25, services T+30, available T+35; resync flows use the
-seed's recovery sequence), and whether it finished over or under that budget.
+seed's recovery sequence), and whether it finished over or under that budget
+(written as :func:`hatui.incident.budget_text`, "≤ T+10 s", like everywhere).
+A step whose phase the seed does not time has no budget.
 
 Timelines are saved as JSONL under ``paths.state_dir()/timelines/``: a header
 line, one line per finished step (written as it finishes, so a crash keeps
@@ -20,15 +22,35 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 
 from hatui import paths
+from hatui.incident import Cue, Entry, Kind, Outcome, Source, budget_text
 
 SCHEMA = "hatui.timeline/v1"
 
 
 def timelines_dir() -> Path:
+    """Where action timelines are saved."""
     return paths.state_dir() / "timelines"
+
+
+class StepStatus(str, Enum):
+    """How a step ended (a str enum: saved timelines keep the plain words)."""
+
+    RUNNING = "running"
+    OK = "ok"
+    SKIPPED = "skipped"  # its effect was already there
+    FAILED = "failed"
+
+    @property
+    def outcome(self) -> Outcome:
+        return {"running": Outcome.RUNNING, "ok": Outcome.OK, "skipped": Outcome.ALREADY,
+                "failed": Outcome.FAILED}[self.value]
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass
@@ -46,7 +68,7 @@ class TimelineRow:
     budget: float | None  # T+ seconds by which the documented sequence has this phase done
     t_end: float | None = None
     ended_at: float | None = None
-    status: str = "running"  # running, ok, skipped (effect already there), failed
+    status: StepStatus = StepStatus.RUNNING
     exit_status: int | None = None
     detail: str = ""
 
@@ -61,22 +83,27 @@ class TimelineRow:
             return None
         return self.t_end > self.budget
 
+    def __post_init__(self) -> None:
+        self.status = StepStatus(self.status)
+
     def to_dict(self) -> dict[str, object]:
+        """The saved form (status as its plain word)."""
         d = dataclasses.asdict(self)
+        d["status"] = self.status.value
         d["duration"] = self.duration
         d["over"] = self.over
         return d
 
     def line(self) -> str:
         """One text line: T+ offset, phase budget, node, what, outcome."""
-        budget = f"≤T+{self.budget:g}s" if self.budget is not None else "no budget"
-        verdict = {True: "OVER", False: "under", None: ""}[self.over]
-        end = f"T+{self.t_end:7.2f}s" if self.t_end is not None else "   …    "
-        dur = f"{self.duration:6.2f}s" if self.duration is not None else "   …  "
+        budget = budget_text(self.budget) or "no budget"
+        verdict = {True: "▲ over", False: "✔ under", None: ""}[self.over]
+        end = f"T+{self.t_end:.2f} s" if self.t_end is not None else "…"
+        dur = f"{self.duration:.2f} s" if self.duration is not None else "…"
         again = f" (attempt {self.attempt})" if self.attempt > 1 else ""
-        tail = f": {self.detail}" if self.detail and self.status != "ok" else ""
-        return (f"T+{self.t_start:7.2f}s → {end} {dur} [{self.phase:9s} {budget:>10s} {verdict:5s}] "
-                f"{self.node}: {self.description}{again} … {self.status}{tail}")
+        tail = f": {self.detail}" if self.detail and self.status is not StepStatus.OK else ""
+        return (f"T+{self.t_start:.2f} s → {end:>10s} {dur:>8s} [{self.phase:9s} {budget:>10s} {verdict:7s}] "
+                f"{self.node}: {self.description}{again} … {self.status.value}{tail}")
 
 
 class Timeline:
@@ -107,10 +134,11 @@ class Timeline:
         self.rows.append(row)
         return row
 
-    def end(self, row: TimelineRow, status: str, *, exit_status: int | None = None, detail: str = "") -> None:
+    def end(self, row: TimelineRow, status: StepStatus | str, *, exit_status: int | None = None,
+            detail: str = "") -> None:
         """Finish a row now and append it to the file."""
         row.t_end, row.ended_at = self.offset(), self._wall()
-        row.status, row.exit_status, row.detail = status, exit_status, detail
+        row.status, row.exit_status, row.detail = StepStatus(status), exit_status, detail
         self._write({"type": "step", **row.to_dict()})
 
     def finish(self, result: str, detail: str = "") -> None:
@@ -162,6 +190,7 @@ def find_timeline(ident: str, directory: Path | None = None) -> dict[str, object
 
 
 def row_from_dict(d: dict[str, object]) -> TimelineRow:
+    """A saved step back as a row (unknown keys ignored)."""
     names = {f.name for f in dataclasses.fields(TimelineRow)}
     return TimelineRow(**{k: v for k, v in d.items() if k in names})  # type: ignore[arg-type]
 
@@ -176,3 +205,38 @@ def summary_line(doc: dict[str, object]) -> str:
     return (f"{h.get('id', '?')}  {h.get('action', '?'):20s} {started}  "  # type: ignore[union-attr]
             f"{r.get('result', 'unfinished')!s:14s} {total_s}  {len(doc['steps'])} steps, "  # type: ignore[union-attr,arg-type]
             f"{over} over budget")
+
+
+def step_entry(row: TimelineRow, key: str = "") -> Entry:
+    """An action's step as a row of the incident story (:mod:`hatui.incident`)."""
+    again = f" (attempt {row.attempt})" if row.attempt > 1 else ""
+    undo = "undo: " if row.phase == "rollback" else ""
+    outcome = row.status.outcome
+    note = {Outcome.RUNNING: "running", Outcome.OK: "done", Outcome.ALREADY: "already so",
+            Outcome.FAILED: "FAILED"}.get(outcome, row.status.value)
+    if row.duration is not None:
+        note += f" in {row.duration:.1f} s"
+    if row.detail and row.status is not StepStatus.OK:
+        note += f": {row.detail}"
+    return Entry(f"{outcome.glyph} {row.index + 1}. {undo}{row.description}{again}", row.node, row.started_at,
+                 budget=row.budget, note=note, pending=row.ended_at is None, source=Source.ACTION,
+                 outcome=outcome, phase=row.phase, key=key or f"{row.index}:{row.attempt}", end=row.ended_at)
+
+
+def saved_entries(doc: dict[str, object]) -> list[Entry]:
+    """A saved timeline (:func:`load_timeline`) as story rows: its start, its steps, its result."""
+    h, result = doc["header"], doc["result"]
+    ident = str(h.get("id", doc.get("file", "")))  # type: ignore[union-attr]
+    started = float(h.get("started_at", 0.0))  # type: ignore[union-attr]
+    out = [Entry(f"▶ {h.get('action', '?')} ({h.get('title', '')})", None, started, source=Source.ACTION,  # type: ignore[union-attr]
+                 cue=Cue.ACTION_START, kind=Kind.ACTION, key=f"{ident}:start")]
+    for rec in doc["steps"]:  # type: ignore[union-attr]
+        row = row_from_dict(rec)
+        out.append(step_entry(row, key=f"{ident}:{row.index}:{row.attempt}"))
+    if result:
+        ok = result.get("result") in ("succeeded", "rolled-back")  # type: ignore[union-attr]
+        ended = float(result.get("ended_at") or started)  # type: ignore[union-attr]
+        out.append(Entry(f"{'✔' if ok else '✖'} {h.get('action', '?')} {result.get('result')}", None, ended,  # type: ignore[union-attr]
+                         note=str(result.get("detail") or ""), source=Source.ACTION, cue=Cue.ACTION_END,  # type: ignore[union-attr]
+                         outcome=Outcome.OK if ok else Outcome.FAILED, key=f"{ident}:end"))
+    return out
