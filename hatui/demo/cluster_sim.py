@@ -21,10 +21,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from hatui.demo.drbd_machine import PRIMARY, UPTODATE, DrbdMachine
+from hatui.demo.drbd_machine import PRIMARY, DrbdMachine
+from hatui.demo.notify_kit import FAILOVER_STEPS, NotifyKitMixin
 from hatui.demo.vrrp import VrrpMixin
 
-FAILOVER_STEPS = ("promote", "mount", "nfs", "dag", "available")
+__all__ = ["FAILOVER_STEPS", "ClusterSim", "SimNode"]
 
 
 @dataclass
@@ -78,7 +79,7 @@ class SimNode:
     files: dict[str, str | None] = field(default_factory=dict)
 
 
-class ClusterSim(VrrpMixin):
+class ClusterSim(NotifyKitMixin, VrrpMixin):
     """Two nodes, the first one starting active (MASTER, Primary, services up)."""
 
     def __init__(
@@ -205,41 +206,6 @@ class ClusterSim(VrrpMixin):
             node.last_heartbeat = wall
 
     # ---- the node kit (notify scripts) ---------------------------------------------------
-
-    def _notify_master(self, node: SimNode) -> None:
-        """Schedule the guarded takeover: each step a little simulated time apart."""
-        node.plan = [(self.now + self.step_delay * (i + 1), s) for i, s in enumerate(FAILOVER_STEPS)]
-
-    def _run_step(self, node: SimNode, step: str) -> None:
-        name = node.name
-        if step == "promote":
-            d = self.drbd.node(name)
-            if self.drbd.connected(name) and self.drbd.peer(name).role == PRIMARY:
-                return self._abort(node, step, "refused: peer is Primary (would be two primaries)")
-            if d.disk != UPTODATE:
-                return self._abort(node, step, f"refused: local disk is {d.disk}, not UpToDate")
-            res = self.drbd.primary(name)
-            if res.rc != 0:
-                return self._abort(node, step, res.stderr.strip())
-            self.record(name, step, f"drbdadm primary {self.drbd.resource}")
-        elif step == "mount":
-            err = self.mount(name)
-            if err:
-                return self._abort(node, step, err)
-            self.record(name, step, f"mount {self.device} {self.mount_point}")
-        elif step == "nfs":
-            self._start_unit(node, self.nfs_unit)
-            self.record(name, step, f"systemctl start {self.nfs_unit}")
-        elif step == "dag":
-            self._start_unit(node, self.dag_unit)
-            node.next_heartbeat = self.now
-            self.record(name, step, f"systemctl start {self.dag_unit}")
-        elif step == "available":
-            self.record(name, step, "services available on the VIP")
-
-    def _abort(self, node: SimNode, step: str, why: str) -> None:
-        node.plan = []
-        self.record(node.name, step, why, ok=False)
 
     def _release(self, node: SimNode, why: str) -> None:
         """notify_backup/notify_stop: stop services, unmount, demote (reverse order)."""

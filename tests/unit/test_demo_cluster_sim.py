@@ -114,3 +114,24 @@ def test_sync_fault_and_fault_dispatch_errors() -> None:
             pass
         else:
             raise AssertionError(bad)
+
+
+def test_notify_master_after_a_planned_switchover_is_idempotent() -> None:
+    """hatui's switchover does every step before the VIP moves; the kit then finds it all done."""
+    sim = ClusterSim()
+    advance(sim, 1)
+    for unit in (sim.dag_unit, sim.nfs_unit):
+        sim.stop_service("vm2", unit)
+    assert sim.umount("vm2") is None and sim.drbd.secondary("vm2").rc == 0
+    assert sim.drbd.primary("vm12").rc == 0 and sim.mount("vm12") is None
+    for unit in (sim.nfs_unit, sim.dag_unit):
+        sim.start_service("vm12", unit)
+    sim.stop_keepalived("vm2")  # priority 0: vm12 takes the VIP and runs notify_master
+    advance(sim, 8)
+    kit = {e["step"]: e for e in sim.node("vm12").journal}
+    assert sim.active_node() == "vm12" and sim.node("vm12").vip
+    assert all(e["ok"] for e in sim.node("vm12").journal)
+    assert kit["promote"]["detail"] == "already Primary (r0)"
+    assert kit["mount"]["detail"] == "already mounted: /srv/ha"
+    assert kit["nfs"]["detail"].startswith("already active") and kit["dag"]["detail"].startswith("already active")
+    assert kit["available"]["ok"]
