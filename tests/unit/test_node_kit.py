@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from hatui.auto_timeline import journal_timeline
+from hatui.auto_timeline import journal_outcome, journal_timeline
 from hatui.config import TimingConfig
+from hatui.incident import Outcome
 from hatui.lab import kit
 from hatui.probes.journal import parse_journal
 
@@ -45,6 +46,7 @@ case $1 in
     if [ "$peer" = none ]; then echo "  vm2 connection:Connecting"
     else echo "  vm2 role:$peer"; echo "    peer-disk:$pdisk"; fi ;;
   primary)
+    [ -f "$FAKE/race.primary" ] && { echo Primary >"$FAKE/role"; echo "r0: State change failed: (-1) Multiple primaries not allowed by config" >&2; exit 11; }
     [ "$peer" = Primary ] && { echo "r0: State change failed: (-1) Multiple primaries not allowed by config" >&2; exit 11; }
     [ "$disk" = UpToDate ] || { echo "r0: State change failed: (-2) Need access to UpToDate data" >&2; exit 17; }
     echo Primary >"$FAKE/role" ;;
@@ -65,6 +67,7 @@ esac
     "mount": r"""
 echo "mount $*" >>"$FAKE/calls.log"
 [ -f "$FAKE/fail.mount" ] && { cat "$FAKE/fail.mount" >&2; exit 32; }
+[ -f "$FAKE/race.mount" ] && { touch "$FAKE/mounted"; echo "mount: /srv/ha: /dev/drbd0 already mounted on /srv/ha." >&2; exit 32; }
 touch "$FAKE/mounted"
 """,
     "umount": 'echo "umount $*" >>"$FAKE/calls.log"; rm -f "$FAKE/mounted"\n',
@@ -246,9 +249,34 @@ def test_takeover_is_idempotent_on_an_active_node(node: Node) -> None:
     node.notify("MASTER")
     before = node.changes()
     node.notify("MASTER")
-    assert node.changes()[len(before):] == [f"systemctl start {NFS}", f"systemctl start {DAG}"]  # no-ops for systemd
+    assert node.changes()[len(before):] == []  # nothing done twice, not even a no-op start
     assert node.steps()[-5:] == [("promote", True), ("mount", True), ("nfs", True), ("dag", True), ("available", True)]
-    assert node.lines()[-5]["detail"] == "already Primary (r0)"
+    details = [str(e["detail"]) for e in node.lines()[-5:-1]]
+    assert details == ["already Primary (r0)", "already mounted: /srv/ha", f"already active: {NFS}",
+                       f"already active: {DAG}"]
+
+
+def test_after_a_planned_switchover_the_kit_finds_everything_done(node: Node) -> None:
+    """hatui promoted, mounted and started the services before moving the VIP: every step is ok, "already"."""
+    node.set(role="Primary", peer_role="Secondary", peer_disk="UpToDate")
+    for name in ("mounted", f"unit.{NFS}", f"unit.{DAG}"):
+        (node.fake / name).touch()
+    node.notify("MASTER")
+    assert node.changes() == []
+    assert node.steps() == [(s, True) for s in ("detect", "vip", "promote", "mount", "nfs", "dag", "available")]
+    entries = parse_journal(node.journal_path.read_text())
+    outcomes = [journal_outcome(e) for e in entries]
+    assert outcomes[2:6] == [Outcome.ALREADY] * 4 and Outcome.FAILED not in outcomes
+
+
+def test_a_step_done_by_someone_else_meanwhile_is_success(node: Node) -> None:
+    """The race with hatui's own switchover: drbdadm primary / mount fail because it is already so."""
+    (node.fake / "race.primary").touch()
+    (node.fake / "race.mount").touch()
+    node.notify("MASTER")
+    assert node.steps() == [(s, True) for s in ("detect", "vip", "promote", "mount", "nfs", "dag", "available")]
+    kit = {str(e["step"]): str(e["detail"]) for e in node.lines()}
+    assert kit["promote"] == "already Primary (r0)" and kit["mount"] == "already mounted: /srv/ha"
 
 
 @pytest.mark.parametrize("disk", ["Outdated", "Inconsistent"])
