@@ -11,7 +11,14 @@ grouping the lines of one run:
 * ``result``: how it ended (succeeded, failed at step N, rolled back, …).
 
 Lines are only ever appended (``O_APPEND``), so concurrent hatui processes do
-not overwrite each other and a crash loses at most the line being written.
+not overwrite each other. Each record is one ``os.write`` of the whole line,
+then ``fsync`` (and the folder's too when the file is new) before
+:meth:`AuditLog.record` returns. The runner writes ``start`` (the whole plan,
+every command) before the first command runs, so after a crash or power cut
+the log still says what was about to happen; each ``command`` record follows
+its command. A line torn by a power cut (the disk, not hatui) is closed
+before the next record, so it never swallows it. The file is 0600 in a 0700
+folder: it names users, hosts and commands.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ EXCERPT = 400
 
 
 def audit_path() -> Path:
+    """``paths.state_dir()/audit.jsonl``."""
     return paths.state_dir() / "audit.jsonl"
 
 
@@ -42,9 +50,9 @@ def excerpt(text: str, limit: int = EXCERPT) -> str:
 class AuditLog:
     """Appends records for one action; every record carries who, where and when."""
 
-    def __init__(self, action: str, *, path: Path | None = None, action_id: str | None = None) -> None:
+    def __init__(self, action: str, *, path: str | os.PathLike[str] | None = None, action_id: str | None = None) -> None:
         self.action = action
-        self.path = path if path is not None else audit_path()
+        self.path = Path(path) if path is not None else audit_path()
         self.action_id = action_id or f"{int(time.time())}-{secrets.token_hex(3)}"
         try:
             user = getpass.getuser()
@@ -52,24 +60,37 @@ class AuditLog:
             user = f"uid{os.getuid()}"
         self.user, self.host = user, socket.gethostname()
 
-    def record(self, event: str, **fields: object) -> None:
-        """Append one line (never raises: auditing must not break an action half-way)."""
+    def record(self, event: str, **fields: object) -> bool:
+        """Append one line and fsync it; True once it is on disk.
+
+        Never raises: auditing must not break an action half-way (False says
+        the record could not be written).
+        """
         rec = {"ts": time.time(), "user": self.user, "host": self.host, "action": self.action,
                "action_id": self.action_id, "event": event, **fields}
-        line = json.dumps(rec, sort_keys=True, default=str) + "\n"
+        line = (json.dumps(rec, sort_keys=True, default=str) + "\n").encode("utf-8")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd, created = paths.open_private(self.path, os.O_RDWR | os.O_APPEND)
             try:
-                os.write(fd, line.encode("utf-8"))
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    line = b"\n" + line  # close a line torn by a power cut
+                written = os.write(fd, line)  # one write: a crash leaves the whole line or none
+                if written < len(line):
+                    os.write(fd, b"\n")  # disk full mid-line: end it, the next record stays readable
+                os.fsync(fd)
             finally:
                 os.close(fd)
+            if created:
+                paths.fsync_dir(self.path.parent)
         except OSError:
-            pass
+            return False
+        return written == len(line)
 
     def command(self, node: str, command: str, *, exit_status: int | None, stdout: str = "",
-                stderr: str = "", error: str | None = None, duration: float | None = None) -> None:
-        self.record("command", node=node, command=command, exit_status=exit_status,
+                stderr: str = "", error: str | None = None, duration: float | None = None) -> bool:
+        """Record one command that ran (or could not be run), with an output excerpt."""
+        return self.record("command", node=node, command=command, exit_status=exit_status,
                     output=excerpt((stdout + "\n" + stderr).strip()), error=error, duration=duration)
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import asyncssh
 
+from hatui import paths
 from hatui.demo.cluster_sim import ClusterSim
 from hatui.demo.node_shell import NodeShell
 
@@ -89,7 +90,7 @@ class DemoPair:
                     ports: tuple[int, int] | None = None) -> DemoPair:
         """Generate keys, listen on 127.0.0.1, write known_hosts and the TOML config."""
         state_dir = Path(state_dir)
-        state_dir.mkdir(parents=True, exist_ok=True)
+        paths.private_dir(state_dir)
         loop = asyncio.get_running_loop()
         # Simulated time starts at 0 now; wall-clock stamps are real (hatui checks skew).
         pair = cls(ClusterSim(wall_clock=time.time), state_dir,
@@ -107,8 +108,7 @@ class DemoPair:
             raise
         pair.ports = tuple(pair._port_of[n] for n in pair.sim.names)  # type: ignore[assignment]
         pair._write_known_hosts()
-        pair.config_path.parent.mkdir(parents=True, exist_ok=True)
-        pair.config_path.write_text(pair.config_text())
+        paths.write_private(pair.config_path, pair.config_text())
         pair._task = asyncio.create_task(pair._ticker(), name="hatui-demo-ticker")
         return pair
 
@@ -145,7 +145,7 @@ class DemoPair:
         for name in self.sim.names:
             pub = self._host_keys[name].export_public_key("openssh").decode().split()
             lines.append(f"[127.0.0.1]:{self._port_of[name]} {pub[0]} {pub[1]}\n")
-        self.known_hosts_path.write_text("".join(lines))
+        paths.write_private(self.known_hosts_path, "".join(lines))
 
     def config_text(self) -> str:
         """The TOML config (docs/config-format.md) pointing hatui at this pair."""
@@ -287,7 +287,7 @@ def _load_or_make_key(path: Path, *, write_public: bool = False) -> asyncssh.SSH
         fh.write(key.export_private_key("openssh"))
     os.chmod(path, 0o600)
     if write_public:
-        path.with_name(path.name + ".pub").write_bytes(key.export_public_key("openssh"))
+        paths.write_private(path.with_name(path.name + ".pub"), key.export_public_key("openssh"))
     return key
 
 
