@@ -50,7 +50,7 @@ from hatui.actions.plan import (
 )
 from hatui.config import Config
 from hatui.model import ClusterSnapshot
-from hatui.states import Role
+from hatui.states import Role, VrrpState
 
 # Default minimum age of the last role change before switching again (a
 # `[timing]` config key would be better; the CLI takes --min-age).
@@ -60,7 +60,21 @@ NFS_PORT = 2049
 
 
 def last_role_change(snapshot: ClusterSnapshot) -> float | None:
-    """Epoch of the most recent keepalived transition on either node (None if unknown)."""
+    """Epoch of the last real change of the active role (None if unknown).
+
+    The active node is the DRBD Primary that serves; it took the role when its
+    keepalived last became MASTER. Transitions of the other node (a restart, a
+    hang and unhang, a brief loss of contact, a BACKUP that went MASTER and
+    back while the active node kept the role) are not role changes. Only when
+    the pair shows no single active node is every transition counted.
+    """
+    active = snapshot.active_nodes
+    if len(active) == 1:
+        node = snapshot.node(active[0])
+        vrrp = node.vrrp if node.reachable else None
+        if vrrp is not None and vrrp.state == VrrpState.MASTER and vrrp.last_transition:
+            return vrrp.last_transition
+        return None
     stamps = [n.vrrp.last_transition for n in snapshot.nodes
               if n.reachable and n.vrrp is not None and n.vrrp.last_transition]
     return max(stamps) if stamps else None

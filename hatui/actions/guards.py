@@ -91,6 +91,23 @@ def _no_split_brain(snapshot: ClusterSnapshot) -> Iterator[Refusal]:
                       "Resolve it first: hatui resync split-brain (it shows both sides and asks for the victim).")
 
 
+def _reconnect_hint(snapshot: ClusterSnapshot, res: str,
+                    connected: str = "DRBD is Connected: wait for it to resync (hatui status shows progress).") -> str:
+    """What brings the connection back, as the health findings say it: a StandAlone node never
+    reconnects by itself (hatui resync reconnect); otherwise DRBD reconnects once the link is back."""
+    standalone = [n.name for n in snapshot.nodes
+                  if n.reachable and c.connection_state(n, res) == ConnectionState.STANDALONE]
+    if standalone:
+        return (f"DRBD {res} is StandAlone on {' and '.join(standalone)} and will not reconnect by itself: "
+                "hatui resync reconnect.")
+    down = [n.name for n in snapshot.nodes if n.reachable and c.connection_state(n, res) not in (
+        ConnectionState.CONNECTED, ConnectionState.STANDALONE)]
+    if down:
+        return ("DRBD reconnects by itself once the replication link is back: fix the link and wait for "
+                "Connected (hatui status shows it).")
+    return connected
+
+
 def _syncing(node: NodeSnapshot, resource: str) -> c.DrbdPeerDevice | None:
     for d in c.peer_devices(node, resource):
         if d.replication is not None and getattr(d.replication, "is_syncing", False):
@@ -116,11 +133,12 @@ def _switchover(plan: Plan, snapshot: ClusterSnapshot) -> Iterator[Refusal]:
         elif disk != DiskState.UPTODATE:
             yield Refusal("peer-not-uptodate", f"DRBD {res} on {target.name} is {disk}, not UpToDate: "
                           "promoting it would lose the writes it missed",
-                          "Resync it first (hatui resync reconnect, or hatui resync full) and wait for UpToDate.")
+                          _reconnect_hint(snapshot, res, "Resync it (hatui resync full if no resync runs) "
+                                          "and wait for UpToDate."))
         conn = c.connection_state(target, res)
         if conn != ConnectionState.CONNECTED:
             yield Refusal("not-connected", f"DRBD {res} on {target.name} is {conn}, not Connected to "
-                          f"{source.name}: its data may be stale", "Reconnect first: hatui resync reconnect.")
+                          f"{source.name}: its data may be stale", _reconnect_hint(snapshot, res))
         if plan.kind == "failback":
             yield from _fully_resynced(snapshot, res, target.name, source.name)
     yield from _keepalived(plan, source, target)
@@ -135,7 +153,7 @@ def _fully_resynced(snapshot: ClusterSnapshot, res: str, target: str, source: st
             details.append(f"{n.name}: {d.replication}, peer {d.peer_disk}, out of sync {d.out_of_sync_kib} KiB")
     yield Refusal("not-resynced", f"{target} is not fully resynced on DRBD {res} "
                   f"({'; '.join(details) or 'no peer state'}): failback needs UpToDate, Established and "
-                  "0 out of sync", "Wait for the resync to finish (hatui resync reconnect shows progress).")
+                  "0 out of sync", "Wait for the resync to finish (hatui status shows progress).")
 
 
 def _keepalived(plan: Plan, source: NodeSnapshot, target: NodeSnapshot) -> Iterator[Refusal]:
@@ -163,7 +181,7 @@ def _split_brain_present(plan: Plan, snapshot: ClusterSnapshot) -> Iterator[Refu
         if not any(s == ConnectionState.STANDALONE for s in states.values()) and not _split_brain_findings(snapshot):
             yield Refusal("no-split-brain", f"no split brain on DRBD {res} (connection: "
                           f"{', '.join(f'{k} {v}' for k, v in states.items())}): nothing to resolve",
-                          "If it is only disconnected: hatui resync reconnect.")
+                          _reconnect_hint(snapshot, res, "DRBD is Connected on both nodes: nothing to resolve."))
 
 
 def _connected_idle(plan: Plan, snapshot: ClusterSnapshot) -> Iterator[Refusal]:
@@ -172,7 +190,7 @@ def _connected_idle(plan: Plan, snapshot: ClusterSnapshot) -> Iterator[Refusal]:
             conn = c.connection_state(n, res)
             if conn != ConnectionState.CONNECTED:
                 yield Refusal("not-connected", f"DRBD {res} on {n.name} is {conn}: DRBD needs a connection "
-                              "for this", "Reconnect first: hatui resync reconnect.")
+                              "for this", _reconnect_hint(snapshot, res))
             sync = _syncing(n, res)
             if sync is not None or any(d.replication in (ReplicationState.VERIFY_S, ReplicationState.VERIFY_T)
                                        for d in c.peer_devices(n, res)):

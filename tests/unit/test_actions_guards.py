@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from hatui.actions import plan_failback, plan_failover, plan_resync, preflight
+from hatui.actions.failover import last_role_change
 from hatui.actions.lock import LockOwner, LockStatus
 from hatui.probes.records import DrbdPeerDevice
 from hatui.states import ConnectionState, DiskState, ReplicationState, Role
@@ -150,3 +151,35 @@ def test_resync_guards():
     # full resync while syncing
     syncing = b.cluster(b.set_drbd(snap.nodes[0], replication=ReplicationState.SYNC_SOURCE), snap.nodes[1])
     assert "syncing" in codes(preflight(plan_resync("full", snap, snap.config), syncing, read_only=False))
+
+
+def test_flip_flop_guard_counts_only_real_changes_of_the_active_role():
+    """A hang/unhang (or restart) of the node that is not active changes its keepalived, not the role."""
+    snap = b.healthy()
+    active, standby = snap.nodes
+    active = dataclasses.replace(active, vrrp=dataclasses.replace(active.vrrp, last_transition=snap.taken_at - 3600))
+    standby = dataclasses.replace(standby, vrrp=dataclasses.replace(standby.vrrp, last_transition=snap.taken_at - 62))
+    s = b.cluster(active, standby)
+    assert last_role_change(s) == snap.taken_at - 3600
+    plan = plan_failover(s, s.config, min_age=300, now=snap.taken_at)
+    assert plan.warnings == () and preflight(plan, s, read_only=False) == []
+    # the active node itself became MASTER 62 s ago: that is a role change
+    moved = dataclasses.replace(active, vrrp=dataclasses.replace(active.vrrp, last_transition=snap.taken_at - 62))
+    s2 = b.cluster(moved, standby)
+    (w,) = plan_failover(s2, s2.config, min_age=300, now=snap.taken_at).warnings
+    assert w.code == "recent-role-change" and "62s ago" in w.message
+
+
+def test_a_cut_link_hint_says_drbd_reconnects_by_itself_unless_standalone():
+    snap = b.healthy()
+    cut = b.cluster(b.set_drbd(snap.nodes[0], connection=ConnectionState.CONNECTING),
+                    b.set_drbd(snap.nodes[1], connection=ConnectionState.CONNECTING))
+    refusals = [r for r in preflight(plan_failover(cut, cut.config), cut, read_only=False) if r.code == "not-connected"]
+    assert refusals and all("reconnects by itself once the replication link is back" in r.hint for r in refusals)
+    assert not any("hatui resync reconnect" in r.hint for r in refusals)
+    finding = next(f for f in cut.findings if f.code == "replication-down")
+    assert "reconnects by itself" in finding.hint  # the refusal agrees with the finding
+    alone = b.cluster(snap.nodes[0], b.set_drbd(snap.nodes[1], connection=ConnectionState.STANDALONE))
+    (r,) = [r for r in preflight(plan_failover(alone, alone.config), alone, read_only=False)
+            if r.code == "not-connected"]
+    assert "StandAlone on vm12 and will not reconnect by itself: hatui resync reconnect" in r.hint

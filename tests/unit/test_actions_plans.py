@@ -83,9 +83,9 @@ def test_failback_goes_to_the_preferred_node():
 
 def test_recent_role_change_is_a_warning_with_its_own_code():
     snap = b.healthy()
-    node = snap.nodes[1]
+    node = snap.nodes[0]  # the active node became MASTER 30 s ago (the standby's transitions do not count)
     recent = dataclasses.replace(node, vrrp=dataclasses.replace(node.vrrp, last_transition=snap.taken_at - 30))
-    snap = b.cluster(snap.nodes[0], recent)
+    snap = b.cluster(recent, snap.nodes[1])
     plan = plan_failover(snap, snap.config, min_age=300)
     assert [w.code for w in plan.warnings] == ["recent-role-change"]
     assert "30s ago" in plan.warnings[0].message
