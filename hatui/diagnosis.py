@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 
 from hatui.errors import FailureKind
-from hatui.model import ClusterSnapshot, Finding
+from hatui.model import Act, ClusterSnapshot, Finding
 from hatui.states import Severity, severity_rank
 
 NODE_FAILURES = tuple(k.value for k in FailureKind) + ("node-unreachable",)
@@ -84,7 +84,8 @@ EXPLAINS: dict[str, tuple[tuple[str, str], ...]] = {
     "standalone": (("replication-down", ANY), ("peer-disk-not-uptodate", ANY)),
     "replication-down": (("peer-disk-not-uptodate", ANY), ("data-loss-window", ANY)),
     "sync-in-progress": (("peer-disk-not-uptodate", ANY),),
-    "keepalived-down": _VIP_MOVED,
+    # keepalived's notify_stop releases the role: stopped on the Primary, nothing serves.
+    "keepalived-down": (("drbd-no-primary", ANY), *_VIP_MOVED),
     "fs-not-mounted": (("nfs-down-active", SAME), ("dag-down-active", SAME), ("exports-missing", SAME),
                        ("dag-health-failed", SAME), ("keepalived-fault", SAME), *_VIP_MOVED),
     "nfs-down-active": (("exports-missing", SAME), ("keepalived-fault", SAME), *_VIP_MOVED),
@@ -106,7 +107,12 @@ def _explains(cause: Finding, finding: Finding) -> bool:
 
 
 def _rank(code: str) -> int:
+    if code in _UNREACHABLE_CODES:  # two nodes gone: one rank, the config's node order decides
+        code = FailureKind.REFUSED.value
     return ROOT_ORDER.index(code) if code in ROOT_ORDER else len(ROOT_ORDER)
+
+
+_UNREACHABLE_CODES = frozenset({*(k.value for k in FailureKind if k.unreachable), "node-unreachable"})
 
 
 def _safe(snap: ClusterSnapshot, finding: Finding) -> Finding:
@@ -115,8 +121,12 @@ def _safe(snap: ClusterSnapshot, finding: Finding) -> Finding:
         return finding
     facts = snap.facts
     target = finding.node
-    reason = facts.unsafe_to_serve(target) if target is not None else (
-        "no single node is known to be the one to act on")
+    if target is None:
+        reason: str | None = "no single node is known to be the one to act on"
+    elif finding.acts == Act.START_KEEPALIVED:
+        reason = facts.unsafe_to_arm(target)
+    else:
+        reason = facts.unsafe_to_serve(target)
     if reason is None:
         return finding
     if facts.split_brain or facts.main.both_primary:
@@ -138,7 +148,8 @@ def diagnose(snap: ClusterSnapshot, findings: list[Finding]) -> tuple[tuple[Find
     findings = [_safe(snap, f) for f in findings]
     roots: list[Finding] = []
     children: dict[int, list[Finding]] = {}
-    pending = sorted(findings, key=lambda f: (_rank(f.code), -severity_rank(f.severity)))
+    order = {name: i for i, name in enumerate(snap.config.node_names)}
+    pending = sorted(findings, key=lambda f: (_rank(f.code), -severity_rank(f.severity), order.get(f.node, -1)))
     for finding in pending:
         cause = next((r for r in roots if _explains(r, finding)), None)
         if cause is None:
@@ -154,7 +165,7 @@ def diagnose(snap: ClusterSnapshot, findings: list[Finding]) -> tuple[tuple[Find
         root = dataclasses.replace(root, root=True, caused_by=None, severity=worst)
         tree.append((root, [dataclasses.replace(k, root=False, caused_by=root.code) for k in kids]))
     # Most severe incident first; among equals, the more fundamental cause.
-    tree.sort(key=lambda item: (-_sev(item[0].severity), _rank(item[0].code)))
+    tree.sort(key=lambda item: (-_sev(item[0].severity), _rank(item[0].code), order.get(item[0].node, -1)))
     for root, kids in tree:
         ordered.append(root)
         ordered.extend(kids)

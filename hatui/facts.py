@@ -102,16 +102,27 @@ class PairFacts:
     def main(self) -> ResourceFacts:
         return self.resources[self.first]
 
+    def unsafe_to_arm(self, node: str) -> str | None:
+        """Why starting keepalived on ``node`` (which lets the node kit take over) is unsafe now.
+
+        The kit refuses to promote while its DRBD peer is Primary, so a known Primary
+        elsewhere is no reason; a node hatui cannot see, or a pair already split, is.
+        """
+        if self.unknown_nodes:
+            return f"the state of {', '.join(self.unknown_nodes)} is unknown"
+        if self.split_brain or any(r.both_primary for r in self.resources.values()):
+            return "the DRBD data has split (split brain)"
+        if self.vrrp_split:
+            return "keepalived is split (both nodes MASTER)"
+        return None
+
     def unsafe_to_serve(self, node: str) -> str | None:
         """Why mounting, starting services or promoting on ``node`` could put two
         nodes on diverged data now; None when it cannot. The one gate for every hint."""
         other = next((n for n in self.vip if n != node), None)
-        if node in self.unknown_nodes:
-            return f"the state of {node} is unknown"
-        if self.split_brain:
-            return "the DRBD data has split (split brain)"
-        if self.vrrp_split:
-            return "keepalived is split (both nodes MASTER)"
+        reason = self.unsafe_to_arm(node)
+        if reason is not None:
+            return reason
         for res in self.resources.values():
             if any(p != node for p in res.primaries):
                 return f"{other} is DRBD Primary of {res.name}"

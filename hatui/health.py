@@ -76,9 +76,14 @@ def node_failures(snap: ClusterSnapshot) -> Iterator[Finding]:
                                                    "check it on its console (load, disk, sshd).")
         elif peer.reachable:
             message += "; " + _takeover_text(snap, node, peer)
-            hint = (hint + " " if hint else "") + (
-                f"Before any manual takeover establish that {node.name} is really down (its console, IPMI or "
-                f"hypervisor): a node that is only cut off may still be Primary.")
+            if facts.serving.get(peer.name) and peer.name in facts.active:
+                hint = (hint + " " if hint else "") + (
+                    f"{peer.name} serves. Bring {node.name} back (power, console): it rejoins as Secondary and "
+                    f"resyncs from {peer.name}; it does not take the role back by itself.")
+            else:
+                hint = (hint + " " if hint else "") + (
+                    f"Before any manual takeover establish that {node.name} is really down (its console, IPMI "
+                    f"or hypervisor): a node that is only cut off may still be Primary.")
         yield Finding(CRIT, Layer.NODE, message, hint or "Check the node's power, network and sshd.",
                       failure_code(node), node.name)
 
@@ -133,8 +138,8 @@ def vip_placement(snap: ClusterSnapshot) -> Iterator[Finding]:
         if role is not None and role != Role.PRIMARY:
             yield Finding(CRIT, Layer.VIP, f"VIP {vip} is on {name}, whose DRBD {facts.first} is {role}: "
                           "clients reach a node that cannot serve the data",
-                          "Find out why the VIP left the DRBD Primary (keepalived state and journal on both "
-                          "nodes); a planned move is `hatui failover`.", "vip-on-secondary", name)
+                          "Find out why the VIP left the DRBD Primary: keepalived state and the node kit's "
+                          "journal on both nodes.", "vip-on-secondary", name)
 
 
 @rule
@@ -146,7 +151,7 @@ def keepalived_state(snap: ClusterSnapshot) -> Iterator[Finding]:
         if running is False:
             yield Finding(WARN, Layer.KEEPALIVED, f"keepalived is not running on {node.name}: it cannot take over",
                           f"systemctl start {unit} on {node.name}.", "keepalived-down", node.name,
-                          acts=Act.START_SERVICES)
+                          acts=Act.START_KEEPALIVED)
             continue
         if node.vrrp is None:
             if node.keepalived is not None and node.keepalived.source == "unavailable" and running:

@@ -64,6 +64,7 @@ class Act(StrEnum):
     MOUNT = "mount"
     START_SERVICES = "start services"
     PROMOTE = "promote"
+    START_KEEPALIVED = "start keepalived"  # arms the node kit: it may take over
 
 
 @dataclass(frozen=True)
