@@ -248,7 +248,7 @@ def resync_split_brain(opts, victim, dry_run, confirm):
 @click.command("timeline")
 @click.argument("ident", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@click.option("--auto", is_flag=True, help="Poll the pair and show the latest AUTOMATIC failover from the node journal.")
+@click.option("--auto", is_flag=True, help="Poll the pair and show the latest incident: node journals and saved action timelines, one story with one T+0.")
 @click.pass_obj
 def timeline(opts, ident, as_json, auto):
     """List saved action timelines, or show one (ID or a prefix of it)."""
@@ -351,11 +351,13 @@ def register(main: click.Group) -> None:
 
 
 def _auto_timeline(opts, as_json: bool) -> None:
-    """The survivor's journal → the latest automatic takeover, against the seed's budget."""
-    from hatui.auto_timeline import journal_timeline
-    from hatui.poller import poll_once, status_timeout
+    """The latest incident's story: the node journals (polled now) merged with saved action timelines."""
+    from hatui.auto_timeline import journal_entries
     from hatui.config import load_config
     from hatui.errors import HatuiError
+    from hatui.incident import build_incidents, row_line
+    from hatui.poller import poll_once, status_timeout
+    from hatui.timeline import list_timelines, saved_entries
 
     try:
         config = load_config(opts.get("config_path"))
@@ -363,21 +365,23 @@ def _auto_timeline(opts, as_json: bool) -> None:
     except HatuiError as exc:
         click.echo(f"hatui: {exc}", err=True)
         sys.exit(3)
-    found = []
+    entries = [e for doc in list_timelines() for e in saved_entries(doc)]
     for node in snap.nodes:
         if node.reachable and node.journal:
-            prio = node.vrrp.effective_priority if node.vrrp else None
-            rows = journal_timeline(node.journal, config.timing, priority=prio)
-            if rows:
-                found.append((node.name, rows))
-    found.sort(key=lambda item: item[1][0].started_at)
+            peer = snap.peer_of(node.name)
+            skew = node.clock - node.polled_at if node.clock and node.polled_at else 0.0
+            entries += journal_entries(node.journal, config.timing, peer=peer.name,
+                                       peer_entries=peer.journal if peer.reachable else (),
+                                       priority=node.vrrp.effective_priority if node.vrrp else None, skew=skew)
+    _, incidents = build_incidents(entries)
     if as_json:
-        click.echo(json.dumps([{"node": n, "steps": [r.to_dict() for r in rows]} for n, rows in found], indent=2))
+        click.echo(json.dumps([i.to_dict() for i in incidents], indent=2, default=str))
         return
-    if not found:
-        click.echo("no automatic failover in the node journals (is the node kit installed?)")
+    if not incidents:
+        click.echo("no incident in the node journals or saved timelines (is the node kit installed?)")
         return
-    node, rows = found[-1]
-    click.echo(f"latest automatic takeover by {node} (T+0 = estimated crash, see README):")
-    for row in rows:
-        click.echo("  " + row.line())
+    latest = incidents[-1]
+    click.echo(f"latest incident ({len(incidents)} in all, --json lists them): {latest.header().step[3:]}")
+    click.echo(f"  {latest.header().note} (budgets: the seed's sequence, see README)")
+    for row in latest.rows:
+        click.echo("  " + row_line(row))

@@ -86,7 +86,7 @@ def test_timeline_rows_budget_and_files(state_dir):
     assert (row.t_start, row.t_end, row.duration, row.over) == (1.0, 12.5, 11.5, True)
     late = tl.begin(1, 1, "vm12", "promote", "promote", "drbdadm primary r0", 20.0)
     tl.end(late, "failed", detail="exit 11: (-1) Multiple primaries not allowed by config")
-    assert late.over is False and "Multiple primaries" in late.line() and "≤T+20s" in late.line()
+    assert late.over is False and "Multiple primaries" in late.line() and "≤ T+20 s" in late.line() and "≤T+" not in late.line()
     tl.finish("failed", "step 2")
     doc = find_timeline(tl.id[:15])
     assert doc is not None and doc["header"]["action"] == "failover"

@@ -28,3 +28,20 @@ def test_latest_takeover_is_picked_and_rows_compare_with_the_seed() -> None:
 
 def test_no_takeover_no_rows() -> None:
     assert journal_timeline((JournalEntry(1.0, "vm2", "release", "", True),), TimingConfig()) == []
+
+
+def test_journal_entries_mark_already_done_steps_as_success_and_open_a_takeover() -> None:
+    from hatui.auto_timeline import journal_entries
+    from hatui.incident import Cue, Kind, Outcome
+
+    kit = entries(1000.0)[:2] + (JournalEntry(1001.0, "vm12", "mount", "already mounted: /srv/ha", True),
+                                 JournalEntry(1001.5, "vm12", "nfs", "systemctl start nfs failed", False))
+    rows = journal_entries(kit, TimingConfig(), peer="vm2", priority=100)
+    lost, detect, vip, mount, nfs = rows
+    assert lost.cue is Cue.OPENS and lost.kind is Kind.TAKEOVER and lost.node == "vm2"
+    assert abs(detect.start - lost.start - 3.609375) < 1e-6
+    assert mount.outcome is Outcome.ALREADY and mount.step == "✔ mount" and mount.budget == 25
+    assert nfs.outcome is Outcome.FAILED and nfs.step == "✖ nfs" and nfs.note.startswith("FAILED")
+    during = journal_entries(kit, TimingConfig(), peer="vm2", during=lambda t: "failover")
+    assert during[0].step == "✔ detect" and all(r.cue is Cue.NONE for r in during)
+    assert "during the failover" in during[0].note
