@@ -285,7 +285,7 @@ def test_takeover_refused_when_local_disk_is_not_uptodate(node: Node, disk: str)
     node.notify("MASTER")
     assert node.changes() == []
     assert node.steps() == [("detect", True), ("vip", True), ("promote", False)]
-    assert node.lines()[-1]["detail"] == f"refused: local disk is {disk}, not UpToDate"
+    assert node.lines()[-1]["detail"].startswith(f"refused: local disk is {disk}, not UpToDate: ")
     assert node.get("role") == "Secondary"
 
 
