@@ -21,67 +21,16 @@ Model (deliberately small, but faithful where hatui looks):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Callable
 
-KIB_PER_BLOCK = 4 * 1024  # each key is "4 MiB" so a resync takes visible time
-BACKING_KIB = 2 * 1024 * 1024  # 2 GiB backing disk
-DEFAULT_DEVICE_KIB = BACKING_KIB - 72  # DRBD keeps its metadata at the end
-
-PRIMARY, SECONDARY, UNKNOWN = "Primary", "Secondary", "Unknown"
-UPTODATE, INCONSISTENT, OUTDATED, DUNKNOWN = "UpToDate", "Inconsistent", "Outdated", "DUnknown"
-CONNECTED, CONNECTING, STANDALONE, UNCONNECTED = "Connected", "Connecting", "StandAlone", "Unconnected"
-ESTABLISHED, OFF = "Established", "Off"
+from hatui.demo.drbd_base import (  # noqa: F401 (re-exported: the machine's vocabulary)
+    BACKING_KIB, CONNECTED, CONNECTING, DEFAULT_DEVICE_KIB, DUNKNOWN, ESTABLISHED, INCONSISTENT, KIB_PER_BLOCK, OFF,
+    OUTDATED, PRIMARY, SECONDARY, STANDALONE, UNCONNECTED, UNKNOWN, UPTODATE, CommandResult, DrbdNode, SyncJob)
+from hatui.demo.drbd_fencing import FencingConfig, FencingMixin, HelperRunner, simulated_fence_peer
+from hatui.demo.drbd_sync import SyncMixin
 
 
-@dataclass(frozen=True)
-class CommandResult:
-    """What a drbdadm command printed and its exit code."""
-
-    rc: int
-    stdout: str = ""
-    stderr: str = ""
-
-
-@dataclass
-class DrbdNode:
-    """DRBD's view on one node (the peer's fields are derived, not stored)."""
-
-    name: str
-    node_id: int
-    up: bool = True
-    role: str = SECONDARY
-    disk: str = UPTODATE
-    conn: str = CONNECTED
-    conn_since: float = 0.0
-    lost_since: float | None = None  # path broken but not yet noticed (ping timeout)
-    want_connect: bool = True  # False after `disconnect` or split brain: StandAlone
-    discard_my_data: bool = False
-    needs_full_sync: bool = False  # an invalidate that has not finished yet
-    open_count: int = 0  # mounted / held open: blocks `secondary`
-    blocks: dict[str, str] = field(default_factory=dict)
-    generation: int = 1
-    out_of_sync: set[str] = field(default_factory=set)
-    written_kib: int = 0
-    sent_kib: int = 0
-    received_kib: int = 0
-
-
-@dataclass
-class SyncJob:
-    """A running resync or online verify."""
-
-    kind: str  # "resync" or "verify"
-    source: str
-    target: str
-    keys: set[str]
-    full: bool
-    total_kib: int
-    left_kib: float
-    rate_kib_s: float
-    started: float
-
-
-class DrbdMachine:
+class DrbdMachine(SyncMixin, FencingMixin):
     """Resource ``r0`` between two nodes; the first name starts as Primary."""
 
     def __init__(
@@ -98,6 +47,8 @@ class DrbdMachine:
         primary: str | None = None,
         blocks: dict[str, str] | None = None,
         now: float = 0.0,
+        fencing: FencingConfig | str | None = None,
+        run_helper: HelperRunner | None = simulated_fence_peer,
     ) -> None:
         self.resource, self.minor, self.device_kib = resource, minor, device_kib
         self.sync_rate_kib_s, self.verify_rate_kib_s = sync_rate_kib_s, verify_rate_kib_s
@@ -111,6 +62,7 @@ class DrbdMachine:
         self.now = now
         self.log: list[tuple[float, str, str]] = []  # (time, node, kernel-style message)
         self.helpers: list[tuple[float, str, str]] = []  # (time, node, helper) e.g. split-brain
+        self._fencing_init(fencing, run_helper)  # dont-care unless told: DRBD's default
 
     # ---- queries --------------------------------------------------------------
 
@@ -137,7 +89,9 @@ class DrbdMachine:
         return self.peer(name).role if self.connected(name) else UNKNOWN
 
     def peer_disk(self, name: str) -> str:
-        return self.peer(name).disk if self.connected(name) else DUNKNOWN
+        if self.connected(name):
+            return self.peer(name).disk
+        return OUTDATED if self.nodes[name].peer_fenced is not None else DUNKNOWN
 
     def out_of_sync_kib(self, name: str) -> int:
         """What this node's bitmap says the peer lacks (or, when target, it lacks)."""
@@ -177,6 +131,9 @@ class DrbdMachine:
         node = self.nodes[name]
         if not node.up or node.role != PRIMARY:
             return CommandResult(1, stderr=f"/dev/drbd{self.minor}: Wrong medium type\n")
+        suspended = self._suspended_write(node)
+        if suspended is not None:
+            return suspended  # not applied, not acknowledged: fencing holds every write
         node.blocks[key] = value
         node.written_kib += KIB_PER_BLOCK
         peer = self.peer(name)
@@ -213,6 +170,11 @@ class DrbdMachine:
             return self._fail(-1, "Multiple primaries not allowed by config", 11, "primary")
         if node.disk != UPTODATE and not force:
             return self._fail(-2, "Need access to UpToDate data", 17, "primary")
+        if not force and self.promote_needs_fencing(name):
+            if self.run_helper is not None:
+                self.call_helper(name, "fence-peer")  # the lab's daemon runs it before it gets here
+            if node.peer_fenced is None:
+                return self._fail(-7, "Refusing to be Primary while peer is not outdated", 11, "primary")
         if force and node.disk != UPTODATE:
             # --force declares these (possibly stale) blocks the truth: new data history.
             node.disk = UPTODATE
@@ -251,30 +213,7 @@ class DrbdMachine:
             if peer.up and peer.conn == CONNECTED:
                 # A clean disconnect is noticed at once, no ping timeout.
                 self._set_conn(peer, UNCONNECTED)
-        return CommandResult(0)
-
-    def invalidate(self, name: str) -> CommandResult:
-        """Throw away local data: full resync with this node as SyncTarget."""
-        return self._start_full(self.peer(name).name, name, "invalidate")
-
-    def invalidate_remote(self, name: str) -> CommandResult:
-        return self._start_full(name, self.peer(name).name, "invalidate-remote")
-
-    def verify(self, name: str) -> CommandResult:
-        if not self.connected(name) or self.sync is not None:
-            return self._fail(-15, "Need a connection to start verify or resync", 11, "verify")
-        self.sync = SyncJob("verify", name, self.peer(name).name, set(), True, self.device_kib,
-                            float(self.device_kib), self.verify_rate_kib_s, self.now)
-        self._log(name, "Starting Online Verify from sector 0")
-        return CommandResult(0)
-
-    def _start_full(self, source: str, target: str, verb: str) -> CommandResult:
-        if not self.connected(source) or self.sync is not None:
-            return self._fail(-15, "Need a connection to start verify or resync", 11, verb)
-        if self.nodes[target].role == PRIMARY:
-            return self._fail(-2, "Need access to UpToDate data", 17, verb)
-        self.nodes[target].needs_full_sync = True
-        self._start_resync(source, target)
+                self._graceful_disconnect(node, peer)
         return CommandResult(0)
 
     # ---- faults -----------------------------------------------------------------
@@ -300,6 +239,7 @@ class DrbdMachine:
         """The node boots again: Secondary, trying to connect, disk as it was."""
         node = self.nodes[name]
         node.up, node.role, node.open_count = True, SECONDARY, 0
+        node.suspended, node.peer_fenced, node.unfence_due = None, None, False
         node.want_connect, node.discard_my_data, node.lost_since = True, False, None
         self._set_conn(node, CONNECTING)
 
@@ -334,6 +274,7 @@ class DrbdMachine:
         self._abort_sync()
         node.lost_since = None
         self._set_conn(node, UNCONNECTED)
+        self._fence_on_disconnect(node)
 
     def _set_conn(self, node: DrbdNode, state: str) -> None:
         node.conn, node.conn_since = state, self.now
@@ -362,10 +303,13 @@ class DrbdMachine:
             node.lost_since = None
             self._set_conn(node, CONNECTED)
             self._log(node.name, f"Handshake to peer {self.peer(node.name).node_id} successful")
+            self._fence_on_connect(node)
         if source is None:
             self.synced_generation = a.generation
             a.out_of_sync.clear()
             b.out_of_sync.clear()
+            for node in (a, b):
+                self.check_unfence(node.name)
         else:
             self._start_resync(source.name, target.name)
 
@@ -373,58 +317,9 @@ class DrbdMachine:
         """Handshake: ``node`` may have writes its peer lacks (the lab asks each node's own records)."""
         return node.generation != self.synced_generation
 
-    def _start_resync(self, source: str, target: str) -> None:
-        src, tgt = self.nodes[source], self.nodes[target]
-        keys = src.out_of_sync | tgt.out_of_sync
-        full = tgt.needs_full_sync
-        if full:
-            keys |= set(src.blocks) | set(tgt.blocks)
-        total = self.device_kib if full else max(1, len(keys)) * KIB_PER_BLOCK
-        total = min(total, self.device_kib)
-        tgt.disk = INCONSISTENT
-        self.sync = SyncJob("resync", source, target, keys, full, total, float(total),
-                            self.sync_rate_kib_s, self.now)
-        self._log(source, f"Began resync as SyncSource (will sync {total} KB [{total // 4} bits set]).")
-        self._log(target, f"Began resync as SyncTarget (will sync {total} KB [{total // 4} bits set]).")
-
-    def _abort_sync(self) -> None:
-        job, self.sync = self.sync, None
-        if job is not None and job.kind == "resync":
-            # The bitmap keeps what is still to do; the target stays Inconsistent.
-            self.nodes[job.source].out_of_sync |= job.keys
-
-    def _advance(self, dt: float) -> None:
-        job = self.sync
-        if job is None:
-            return
-        job.left_kib = max(0.0, job.left_kib - job.rate_kib_s * dt)
-        if job.left_kib > 0:
-            return
-        src, tgt = self.nodes[job.source], self.nodes[job.target]
-        self.sync = None
-        secs = max(1, round(self.now - job.started))
-        if job.kind == "verify":
-            diff = {k for k in set(src.blocks) | set(tgt.blocks) if src.blocks.get(k) != tgt.blocks.get(k)}
-            src.out_of_sync |= diff
-            self._log(job.source, f"Online verify done (total {secs} sec; paused 0 sec; "
-                                  f"{int(job.rate_kib_s)} K/sec), out of sync: {len(diff) * KIB_PER_BLOCK} KiB")
-            return
-        if job.full:
-            tgt.blocks = dict(src.blocks)
-        for key in job.keys:
-            if key in src.blocks:
-                tgt.blocks[key] = src.blocks[key]
-            else:
-                tgt.blocks.pop(key, None)
-        src.sent_kib += job.total_kib
-        tgt.received_kib += job.total_kib
-        tgt.disk, tgt.needs_full_sync = UPTODATE, False
-        tgt.generation = src.generation
-        self.synced_generation = src.generation
-        src.out_of_sync.clear()
-        tgt.out_of_sync.clear()
-        for name in (job.source, job.target):
-            self._log(name, f"Resync done (total {secs} sec; paused 0 sec; {int(job.rate_kib_s)} K/sec)")
+    def _sync_finished(self, job: SyncJob) -> None:
+        if job.kind == "resync":
+            self.check_unfence(job.source)
 
     def _new_generation(self) -> int:
         gen, self._next_generation = self._next_generation, self._next_generation + 1
@@ -444,6 +339,7 @@ class DrbdMachine:
                 "peer_disk": self.peer_disk(name), "generation": n.generation,
                 "out_of_sync": sorted(n.out_of_sync), "out_of_sync_kib": self.out_of_sync_kib(name),
                 "open": n.open_count > 0, "blocks": dict(n.blocks), "progress": self.sync_progress(name),
+                "suspended": n.suspended, "peer_fenced": n.peer_fenced,
             }
-        return {"resource": self.resource, "link_up": self.link_up,
+        return {"resource": self.resource, "link_up": self.link_up, "fencing": self.fencing.policy,
                 "synced_generation": self.synced_generation, "nodes": nodes}

@@ -48,7 +48,7 @@ def drbd_status_json(sim: ClusterSim, name: str) -> str:
         peer_device["has-online-verify-details"] = verify
         peer_device["has-sync-details"] = not verify
     doc = [{
-        "name": m.resource, "node-id": d.node_id, "role": d.role, "suspended": False,
+        "name": m.resource, "node-id": d.node_id, "role": d.role, "suspended": d.suspended is not None,
         "write-ordering": "flush",
         "devices": [{
             "volume": 0, "minor": m.minor, "disk-state": d.disk, "client": False, "quorum": True,
@@ -67,7 +67,8 @@ def drbd_status_json(sim: ClusterSim, name: str) -> str:
 def drbdadm_status(sim: ClusterSim, name: str) -> str:
     """``drbdadm status`` text as drbd-utils 9 prints it when stdout is not a tty."""
     m, d, p = sim.drbd, sim.drbd.node(name), sim.drbd.peer(name)
-    lines = [f"{m.resource} role:{d.role}", f"  disk:{d.disk} client:no"]
+    susp = f" suspended:{d.suspended}" if d.suspended else ""
+    lines = [f"{m.resource} role:{d.role}{susp}", f"  disk:{d.disk} client:no"]
     if d.conn != CONNECTED:
         lines.append(f"  {p.name} connection:{d.conn}")
     else:
@@ -97,7 +98,7 @@ def proc_drbd(sim: ClusterSim, name: str) -> str:
     oos = m.out_of_sync_kib(name)
     out = [
         "version: 8.4.11 (api:1/proto:86-101)",
-        f" {m.minor}: cs:{cs} ro:{d.role}/{peer_role} ds:{d.disk}/{m.peer_disk(name)} C r-----",
+        f" {m.minor}: cs:{cs} ro:{d.role}/{peer_role} ds:{d.disk}/{m.peer_disk(name)} C {'s' if d.suspended else 'r'}-----",
         f"    ns:{d.sent_kib} nr:{d.received_kib} dw:{d.written_kib} dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 "
         f"ep:1 wo:f oos:{oos}",
     ]
@@ -119,7 +120,7 @@ def drbd_events2_now(sim: ClusterSim, name: str, *, statistics: bool = False, ti
     """``drbdsetup events2 --now [--statistics] [--timestamps]``: the initial dump, ``exists -`` last."""
     m, d, p = sim.drbd, sim.drbd.node(name), sim.drbd.peer(name)
     r = m.resource
-    res = f"exists resource name:{r} role:{d.role} suspended:no"
+    res = f"exists resource name:{r} role:{d.role} suspended:{d.suspended or 'no'}"
     conn = f"exists connection name:{r} peer-node-id:{p.node_id} conn-name:{p.name} connection:{d.conn} role:{m.peer_role(name)}"
     dev = f"exists device name:{r} volume:0 minor:{m.minor} disk:{d.disk} client:no quorum:yes"
     pdev = (f"exists peer-device name:{r} peer-node-id:{p.node_id} conn-name:{p.name} volume:0 "

@@ -13,10 +13,15 @@ from typing import TYPE_CHECKING
 
 from hatui.demo import formats as fmt
 from hatui.demo.basic_commands import BasicCommandsMixin
+from hatui.demo.drbd_fencing import drbdadm_dump, drbdsetup_show
 from hatui.demo.cmdutil import Result, UsageError, ok as _ok, opt as _opt  # noqa: F401 (UsageError re-exported)
 
 if TYPE_CHECKING:  # pragma: no cover
     from hatui.demo.cluster_sim import ClusterSim
+
+DRBD_VERBS = ("primary", "secondary", "connect", "disconnect", "invalidate", "invalidate-remote", "verify", "outdate",
+              "resume-io")
+
 
 class CommandsMixin(BasicCommandsMixin):
     sim: ClusterSim
@@ -33,6 +38,8 @@ class CommandsMixin(BasicCommandsMixin):
         res = pos[1] if len(pos) > 1 else None
         if sub in ("status", "events2", "show") and not self._resource_ok(res):
             return "", f"{res}: No such resource\n", 10
+        if sub == "show":
+            return _ok(drbdsetup_show(self.sim.drbd, self.node))
         if sub == "status":
             if "--json" in flags or "-j" in flags:
                 return _ok(fmt.drbd_status_json(self.sim, self.node))
@@ -41,7 +48,7 @@ class CommandsMixin(BasicCommandsMixin):
             # Without --now the real command streams forever; the demo ends after the dump.
             return _ok(fmt.drbd_events2_now(self.sim, self.node, statistics="--statistics" in flags,
                                             timestamps="--timestamps" in flags))
-        if sub in ("primary", "secondary", "connect", "disconnect", "invalidate", "invalidate-remote", "verify"):
+        if sub in DRBD_VERBS:
             if res != self.sim.drbd.resource:
                 return "", f"{res}: No such resource\n", 10
             out, err, rc = self._drbd_verb(sub, flags)
@@ -70,7 +77,9 @@ class CommandsMixin(BasicCommandsMixin):
             return _ok(f"{m.node(self.node).disk}/{m.peer_disk(self.node)}\n")
         if sub in ("up", "down", "adjust", "attach"):
             return _ok()
-        if sub in ("primary", "secondary", "connect", "disconnect", "invalidate", "invalidate-remote", "verify"):
+        if sub == "dump":
+            return _ok(drbdadm_dump(m, self.node))
+        if sub in DRBD_VERBS:
             return self._drbd_verb(sub, flags)
         return "", f"drbdadm: Unknown command '{sub}'\n", 20
 
@@ -88,6 +97,10 @@ class CommandsMixin(BasicCommandsMixin):
             r = m.invalidate(n)
         elif sub == "invalidate-remote":
             r = m.invalidate_remote(n)
+        elif sub == "outdate":
+            r = m.outdate(n)
+        elif sub == "resume-io":
+            r = m.resume_io(n)
         else:
             r = m.verify(n)
         return r.stdout, r.stderr, r.rc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hatui.demo.drbd_fencing import simulated_fence_peer
 from hatui.demo.drbd_machine import DrbdMachine
 
 
@@ -132,3 +133,126 @@ def test_invalidate_and_verify() -> None:
     assert m.replication("vm2") == "Established"
     m.disconnect("vm2")
     assert m.verify("vm2").rc == 11
+
+
+# ---- fencing (hatui.demo.drbd_fencing) ------------------------------------------------------------
+
+
+def fenced_pair(policy: str = "resource-and-stonith", rc: int | None = None) -> tuple[DrbdMachine, list]:
+    """A pair with ``policy``; fence-peer answers ``rc`` (None: the simulated SSH handler) and is recorded."""
+    calls: list = []
+
+    def handler(m, call):
+        calls.append(call)
+        return simulated_fence_peer(m, call) if rc is None else rc
+
+    return DrbdMachine(("vm2", "vm12"), fencing=policy, run_helper=handler), calls
+
+
+def test_dont_care_primary_keeps_acknowledging_after_link_loss() -> None:
+    m, calls = fenced_pair("dont-care")
+    m.cut_link(immediate=True)
+    assert m.write("vm2", "k", "v").rc == 0 and m.suspended("vm2") is None
+    assert calls == [] and m.node("vm12").disk == "UpToDate"  # the hole fencing closes
+
+
+def test_stonith_suspends_and_resumes_only_when_the_handler_exits_4_or_7() -> None:
+    for rc, resumes in ((4, True), (7, True), (3, False), (5, False), (6, False), (1, False)):
+        m, calls = fenced_pair(rc=rc)
+        m.run_helper = None  # queue the call: look at the suspension while the handler "runs"
+        m.cut_link(immediate=True)
+        assert m.suspended("vm2") == "fencing"
+        write = m.write("vm2", "k", "v")
+        assert write.rc != 0 and "suspended" in write.stderr and m.read("vm2", "k") is None
+        [call] = m.take_helper_calls()
+        assert (call.node, call.helper, call.peer) == ("vm2", "fence-peer", "vm12")
+        m.helper_done(call, rc)
+        assert (m.suspended("vm2") is None) == resumes, rc
+        assert (m.write("vm2", "k", "v").rc == 0) == resumes, rc
+        assert m.peer_disk("vm2") == ("Outdated" if resumes else "DUnknown")
+    # the operator resumes by hand
+    m.resume_io("vm2")
+    assert m.suspended("vm2") is None and m.write("vm2", "k", "v").rc == 0
+
+
+def test_resource_only_calls_the_handler_without_suspending() -> None:
+    m, calls = fenced_pair("resource-only", rc=5)
+    m.cut_link(immediate=True)
+    assert [c.helper for c in calls] == ["fence-peer"] and m.suspended("vm2") is None
+    assert m.write("vm2", "k", "v").rc == 0
+
+
+def test_simulated_handler_outdates_the_peer_over_the_public_network_unless_partitioned() -> None:
+    m, _ = fenced_pair()
+    m.cut_link()
+    run(m, 0, 1.5)  # both notice by ping timeout
+    assert m.node("vm12").disk == "Outdated" and m.suspended("vm2") is None
+    assert m.write("vm2", "k", "v").rc == 0
+    p, _ = fenced_pair()
+    p.public_cut.add("vm2")  # full partition of vm2: the handler cannot reach vm12
+    p.cut_link()
+    run(p, 0, 1.5)
+    assert p.suspended("vm2") == "fencing" and p.node("vm12").disk == "UpToDate"
+    # vm12 may not be promoted either: its own fence-peer cannot reach vm2
+    r = p.primary("vm12")
+    assert r.rc == 11 and "(-7) Refusing to be Primary while peer is not outdated" in r.stderr
+    p.heal_link()
+    p.public_cut.clear()
+    run(p, 1.5, 3.0)
+    assert p.connected("vm2") and p.suspended("vm2") is None  # the connection is back: I/O resumes
+
+
+def test_outdate_refusals_and_promote_refused_on_an_outdated_disk() -> None:
+    m, _ = fenced_pair(rc=4)
+    r = m.outdate("vm12")
+    assert r.rc == 11 and "(-6) Refusing to be Outdated while Connected" in r.stderr
+    m.cut_link(immediate=True)
+    r = m.outdate("vm2")
+    assert r.rc == 17 and "(-2) Need access to UpToDate data" in r.stderr and m.node("vm2").disk == "UpToDate"
+    assert m.outdate("vm12").rc == 0 and m.node("vm12").disk == "Outdated"
+    assert m.outdate("vm12").rc == 0  # already Outdated: nothing to do
+    m.crash("vm2")
+    r = m.primary("vm12")
+    assert r.rc == 17 and "(-2) Need access to UpToDate data" in r.stderr and m.node("vm12").role == "Secondary"
+    m.node("vm12").disk = "Inconsistent"
+    r = m.outdate("vm12")
+    assert r.rc == 5 and "(-16) Disk state is lower than outdated" in r.stderr
+
+
+def test_resync_clears_outdated_and_runs_unfence_peer() -> None:
+    m, calls = fenced_pair()
+    m.cut_link()
+    t = run(m, 0, 1.5)
+    for i in range(3):
+        assert m.write("vm2", f"k{i}", "v").rc == 0
+    assert m.node("vm12").disk == "Outdated"
+    m.heal_link()
+    t = run(m, t, 6.0)
+    assert m.node("vm12").disk == "UpToDate" and m.read("vm12", "k2") == "v"
+    assert [c.helper for c in calls] == ["fence-peer", "unfence-peer"]
+
+
+def test_disconnected_promote_runs_fence_peer_first() -> None:
+    m, calls = fenced_pair(rc=4)
+    m.secondary("vm2")
+    m.cut_link(immediate=True)
+    assert calls == []  # a Secondary that loses the link fences nobody
+    assert m.primary("vm12").rc == 0 and [c.node for c in calls] == ["vm12"]
+    m2, _ = fenced_pair(rc=6)  # the peer says it is Primary: this node outdates itself
+    m2.secondary("vm2")
+    m2.cut_link(immediate=True)
+    assert m2.primary("vm12").rc == 11 and m2.node("vm12").disk == "Outdated"
+
+
+def test_config_and_status_show_fencing() -> None:
+    from hatui.demo.drbd_fencing import FencingConfig, drbdadm_dump, drbdsetup_show
+
+    cfg = FencingConfig("resource-and-stonith", "/kit/hatui-fence-peer fence", "/kit/hatui-fence-peer unfence")
+    m = DrbdMachine(("vm2", "vm12"), fencing=cfg, run_helper=None)
+    dump = drbdadm_dump(m, "vm2")
+    assert "fencing         resource-and-stonith;" in dump
+    assert 'fence-peer      "/kit/hatui-fence-peer fence";' in dump
+    assert "fencing         resource-and-stonith;" in drbdsetup_show(m, "vm2")
+    plain = DrbdMachine(("vm2", "vm12"))
+    assert "fencing" not in drbdadm_dump(plain, "vm2")  # the default is not printed, as DRBD does
+    assert m.snapshot()["fencing"] == "resource-and-stonith"
