@@ -62,7 +62,7 @@ _done() {{
   while [ "$_j" -le "$_i" ]; do cat "$_D/$_j"; _j=$((_j+1)); done
 }}
 _ka_json() {{
-  _pid=$($_P cat {pid_file} 2>/dev/null) || {{ echo "keepalived pid file {pid_file} not readable"; return 3; }}
+  _pid=$($_P cat {pid_file} 2>/dev/null) || {{ echo "keepalived pid file "{pid_file}" not readable"; return 3; }}
   _sig=$(keepalived --signum=JSON 2>/dev/null) || {{ echo "keepalived has no JSON support"; return 4; }}
   $_P rm -f {json_file}
   $_P kill -s "$_sig" "$_pid" || {{ echo "cannot signal keepalived pid $_pid"; return 5; }}
@@ -71,12 +71,12 @@ _ka_json() {{
     if [ -s {json_file} ]; then sleep 0.01; $_P cat {json_file}; return $?; fi
     sleep 0.01; _k=$((_k+1))
   done
-  echo "keepalived did not write {json_file}"; return 6
+  echo "keepalived did not write "{json_file}; return 6
 }}
 _init
 """
 
-_MARK = re.compile(r"^@@hatui:(?P<nonce>[0-9a-f]+):(?P<kind>begin|end):(?P<name>[A-Za-z0-9_.:-]+?)(?::rc=(?P<rc>-?\d+))?@@$")
+_MARK = re.compile(r"^@@hatui:(?P<nonce>[0-9a-f]+):(?P<kind>begin|end):(?P<name>[A-Za-z0-9_.:+-]+?)(?::rc=(?P<rc>-?\d+))?@@$")
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def build_script(
         ).rstrip("\n")
     ]
     for probe in probes:
-        if not re.fullmatch(r"[A-Za-z0-9_.:-]+", probe.name):
+        if not re.fullmatch(r"[A-Za-z0-9_.:+-]+", probe.name):  # + : DRBD resource names may have it
             raise ValueError(f"bad probe name {probe.name!r}")
         lines.append(shlex.join(["_h", probe.name, *probe.alternatives]))
     lines.append("_done")
