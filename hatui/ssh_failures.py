@@ -272,7 +272,7 @@ async def host_key_error(t: Target, pinned: asyncssh.SSHKey | None) -> HostKeyEr
     else:
         kind = FailureKind.HOST_KEY_UNKNOWN
         where = f"{kh} (unreadable: {unreadable})" if unreadable else kh
-        message = f"host key of {t.address} is unknown: it presents {shown}, not in {where}"
+        message = f"host key of {t.address} is unknown (not trusted): it presents {shown}, not in {where}"
     hint = host_key_hint(kind, t, alg, pinned=pinned is not None and kind is FailureKind.HOST_KEY_CHANGED)
     return HostKeyError(t.name, message, kind=kind, hint=hint)
 
