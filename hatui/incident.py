@@ -213,12 +213,14 @@ def _folds_into(low: Entry, high: Entry) -> bool:
 def _fold(rows: list[Entry]) -> list[Entry]:
     kept: list[Entry] = []
     for row in sorted(rows, key=lambda r: _PRECEDENCE[r.source]):
-        target = next((i for i, k in enumerate(kept) if _folds_into(row, k)), None)
-        if target is None:
+        also = f"{row.source.value}: {row.outcome.value if row.outcome is not Outcome.INFO else 'seen'}"
+        hosts = [i for i, k in enumerate(kept) if _folds_into(row, k)]
+        if not hosts:
             kept.append(row)
             continue
+        # two rows of one phase (NFS, then the DAG processor): one each, in order
+        target = next((i for i in hosts if also not in kept[i].note), hosts[0])
         host = kept[target]
-        also = f"{row.source.value}: {row.outcome.value if row.outcome is not Outcome.INFO else 'seen'}"
         kept[target] = dataclasses.replace(host, note=f"{host.note} · {also}" if host.note else also)
     return kept
 

@@ -2,24 +2,25 @@
 
 Pure functions over the model (no Textual), so the console's event log and
 timing log are derived from exactly what :func:`hatui.layers.node_layers`
-shows. The timing rows are generic (step, node, start, T+, budget) so the
-actions runner can push its own steps into the same pane.
+shows. The timing rows are the incident story's rows
+(:class:`hatui.incident.Entry`): the role tracker and the journal tracker
+produce them, the actions runner's steps become them (:func:`action_row`), and
+:mod:`hatui.incident` merges them into one story per incident.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hatui.auto_timeline import journal_timeline
+from hatui.auto_timeline import journal_entries
+from hatui.incident import Cue, Entry, Kind, Source
 from hatui.layers import node_layers
 from hatui.model import ClusterSnapshot, Layer
 from hatui.states import ReplicationState, Role, Severity
-from hatui.timeline import TimelineRow
-
-# A quiet gap longer than this closes a failover sequence; the next move starts a new T+0.
-SEQUENCE_GAP = 120.0
+from hatui.timeline import TimelineRow, list_timelines, saved_entries, step_entry
 
 
 @dataclass(frozen=True)
@@ -84,23 +85,13 @@ def transitions(prev: ClusterSnapshot | None, cur: ClusterSnapshot) -> list[Stat
     return events
 
 
-@dataclass(frozen=True)
-class TimingRow:
-    """One step of a sequence: observed here, or pushed by an action runner later."""
+# The timing pane's rows are the incident story's rows (hatui.incident.Entry).
+TimingRow = Entry
 
-    step: str
-    node: str | None
-    start: float  # epoch seconds
-    t_plus: float | None = None  # seconds after the sequence's T+0
-    budget: float | None = None  # documented seconds after T+0 (config [timing])
-    note: str = ""
-    pending: bool = False  # still running: no over/under verdict yet
-
-    @property
-    def over(self) -> bool | None:
-        if self.pending or self.t_plus is None or self.budget is None:
-            return None
-        return self.t_plus > self.budget
+# The node journal's lines older than this are not replayed by a console that opens later.
+JOURNAL_WINDOW = 24 * 3600.0
+SPLIT_BRAIN_CODES = ("split-brain", "drbd-both-primary")
+SAVED_SLACK = 2.0  # seconds either side of a saved action in which a journal takeover is its side effect
 
 
 @dataclass(frozen=True)
@@ -120,109 +111,134 @@ def _names(names: tuple[str, ...]) -> str:
     return " + ".join(names) if names else "nobody"
 
 
+def _verdict_entry(snap: ClusterSnapshot, step: str, key: str) -> Entry:
+    ok = snap.verdict == Severity.OK
+    worst = [f for f in snap.findings if f.severity == snap.verdict]
+    split = any(f.code in SPLIT_BRAIN_CODES for f in snap.findings)
+    return Entry(step, None, snap.taken_at, note="" if ok or not worst else worst[0].message,
+                 source=Source.OBSERVED, cue=Cue.HEALTHY if ok else Cue.UNHEALTHY,
+                 kind=Kind.SPLIT_BRAIN if split else Kind.DEGRADED, key=key)
+
+
 class RoleTracker:
-    """Detects who holds the VIP / DRBD Primary and when that moves (automatic failover)."""
+    """The console's own observations for the incident story: the verdict and the active role moving.
 
-    def __init__(self) -> None:
-        self.roles: _Roles | None = None
-        self.t0: float | None = None
-        self.last: float | None = None
-
-    def update(self, snap: ClusterSnapshot) -> list[TimingRow]:
-        roles = _roles(snap)
-        prev, self.roles = self.roles, roles
-        at = snap.taken_at
-        if prev is None:
-            note = f"VIP {_names(roles.vip)}, DRBD Primary {_names(roles.primary)}"
-            return [TimingRow("active at start", _names(roles.vip or roles.primary), at, note=note)]
-        timing = snap.config.timing
-        changes: list[tuple[str, str | None, float | None, str]] = []
-        lost = [n for n in roles.active_down if n not in prev.active_down and (n in prev.vip or n in prev.primary)]
-        for name in lost:
-            changes.append(("active node unreachable", name, None, "T+0: failover expected"))
-        # A node that just became unreachable did not "release" anything we can see.
-        if roles.vip != prev.vip and not (not roles.vip and set(prev.vip) <= set(lost)):
-            if roles.vip:
-                changes.append((f"VIP → {_names(roles.vip)}", _names(roles.vip), timing.vip, f"was {_names(prev.vip)}"))
-            else:
-                changes.append(("VIP released", _names(prev.vip), None, "nobody holds it"))
-        if roles.primary != prev.primary and not (not roles.primary and set(prev.primary) <= set(lost)):
-            if roles.primary:
-                changes.append((f"DRBD Primary → {_names(roles.primary)}", _names(roles.primary), timing.promote,
-                                f"was {_names(prev.primary)}"))
-            else:
-                changes.append(("DRBD demoted", _names(prev.primary), None, "no Primary"))
-        if not changes:
-            return []
-        if self.t0 is None or self.last is None or at - self.last > SEQUENCE_GAP:
-            self.t0 = at
-        self.last = at
-        return [TimingRow(step, node, at, at - self.t0, budget, note) for step, node, budget, note in changes]
-
-
-_STATUS = {"running": ("…", "running"), "ok": ("✔", "done"), "skipped": ("✔", "already so"),
-           "failed": ("✖", "FAILED")}
-
-
-def action_row(row: TimelineRow) -> TimingRow:
-    """A runner's timeline row (step start or end) as the timing pane shows it.
-
-    The glyph leads the step text so the outcome shows even when the pane is too
-    narrow for the note column."""
-    again = f" (attempt {row.attempt})" if row.attempt > 1 else ""
-    undo = "undo: " if row.phase == "rollback" else ""
-    glyph, note = _STATUS.get(row.status, ("?", row.status))
-    if row.duration is not None:
-        note += f" in {row.duration:.1f}s"
-    if row.detail and row.status != "ok":
-        note += f": {row.detail}"
-    t_plus = row.t_end if row.t_end is not None else row.t_start
-    return TimingRow(f"{glyph} {row.index + 1}. {undo}{row.description}{again}", row.node, row.started_at, t_plus,
-                     row.budget, note, pending=row.t_end is None)
-
-
-class JournalTracker:
-    """Rows of the latest automatic takeover in each node's journal, each entry shown once.
-
-    The node kit appends its steps as they happen, so a takeover can show up
-    over several polls; entries are deduplicated by (node, time stamp, step) and
-    a separator row opens each takeover the first time one of its entries is seen.
+    Each entry says whether it opens an incident (the active role moved, the
+    verdict left OK) or shows the pair healthy again (:class:`~hatui.incident.Cue`);
+    :func:`hatui.incident.build_incidents` does the rest.
     """
 
     def __init__(self) -> None:
-        self.seen: set[tuple[str, float, str]] = set()
-        self.takeovers: set[tuple[str, float]] = set()
+        self.roles: _Roles | None = None
+        self.verdict: Severity | None = None
 
-    def update(self, snap: ClusterSnapshot, during: Callable[[float], str | None] | None = None) -> list[TimingRow]:
+    def update(self, snap: ClusterSnapshot) -> list[Entry]:
+        """The observations this snapshot adds (the first one: who is active, and the verdict)."""
+        roles = _roles(snap)
+        prev, self.roles = self.roles, roles
+        verdict, self.verdict = self.verdict, snap.verdict
+        at = snap.taken_at
+        if prev is None:
+            first = _verdict_entry(snap, "active at start", f"first:{at}")
+            note = f"VIP {_names(roles.vip)}, DRBD Primary {_names(roles.primary)}, verdict {snap.verdict}"
+            return [dataclasses.replace(first, node=_names(roles.vip or roles.primary),
+                                        note=f"{note}; {first.note}" if first.note else note)]
+        out: list[Entry] = []
+        if verdict is not None and verdict != snap.verdict:
+            out.append(_verdict_entry(snap, f"verdict {verdict} → {snap.verdict}", f"verdict:{at}"))
+        timing = snap.config.timing
+
+        def move(step: str, node: str | None, phase: str | None, budget: float | None, note: str,
+                 kind: Kind = Kind.ROLE_CHANGE) -> None:
+            out.append(Entry(step, node, at, budget=budget, note=note, source=Source.OBSERVED, phase=phase,
+                             cue=Cue.OPENS, kind=kind, key=f"{step}:{node}:{at}"))
+
+        lost = [n for n in roles.active_down if n not in prev.active_down and (n in prev.vip or n in prev.primary)]
+        for name in lost:  # not yet a role change: it may come back still holding the role
+            move("active node unreachable", name, None, None, "failover expected", Kind.DEGRADED)
+        # A node that just became unreachable did not "release" anything we can see.
+        if roles.vip != prev.vip and not (not roles.vip and set(prev.vip) <= set(lost)):
+            if roles.vip:
+                move(f"VIP → {_names(roles.vip)}", _names(roles.vip), "vip", timing.vip, f"was {_names(prev.vip)}")
+            else:
+                move("VIP released", _names(prev.vip), None, None, "nobody holds it")
+        if roles.primary != prev.primary and not (not roles.primary and set(prev.primary) <= set(lost)):
+            if roles.primary:
+                move(f"DRBD Primary → {_names(roles.primary)}", _names(roles.primary), "promote", timing.promote,
+                     f"was {_names(prev.primary)}")
+            else:
+                move("DRBD demoted", _names(prev.primary), None, None, "no Primary")
+        return out
+
+
+def action_row(row: TimelineRow) -> Entry:
+    """A runner's timeline row (step start or end) as a story row (the glyph leads the step text,
+    so the outcome shows even when the pane is too narrow for the note column)."""
+    return step_entry(row)
+
+
+class JournalTracker:
+    """The node kit's journal lines as story rows, each line once (:func:`~hatui.auto_timeline.journal_entries`).
+
+    The node kit appends its steps as they happen, so a takeover shows up over
+    several polls; lines are deduplicated by (node, time stamp, step). A console
+    that opens later replays the last :data:`JOURNAL_WINDOW` of each journal.
+    """
+
+    def __init__(self, saved: Callable[[], list[dict[str, object]]] | None = None) -> None:
+        self.seen: set[str] = set()
+        self._load_saved = saved if saved is not None else _saved_timelines
+        self._saved: list[dict[str, object]] | None = None
+
+    def _saved_action(self, at: float, out: list[Entry]) -> str | None:
+        """The saved action timeline (one run before this console started) covering ``at``; its rows
+        join the story once, so a planned switchover never reads as an automatic failover."""
+        if self._saved is None:
+            self._saved = self._load_saved()
+        for doc in self._saved:
+            header, result = doc["header"], doc["result"] or {}
+            start = float(header.get("started_at", 0.0))  # type: ignore[union-attr]
+            end = float(result.get("ended_at") or start)  # type: ignore[union-attr]
+            if start - SAVED_SLACK <= at <= end + SAVED_SLACK:
+                for e in saved_entries(doc):
+                    if e.key not in self.seen:
+                        self.seen.add(e.key)
+                        out.append(e)
+                return str(header.get("action", "action"))  # type: ignore[union-attr]
+        return None
+
+    def update(self, snap: ClusterSnapshot, during: Callable[[float], str | None] | None = None) -> list[Entry]:
         """New rows. ``during(t)`` names the console's action running at local epoch ``t``, if any:
-        a takeover that began then is the node kit's side of that action, not an automatic failover."""
-        out: list[TimingRow] = []
+        a takeover that began then is the node kit's side of that action, not an automatic failover
+        (and so is one that began during an action saved before this console started)."""
+        out: list[Entry] = []
+
+        def action_at(at: float) -> str | None:
+            return (during(at) if during else None) or self._saved_action(at, out)
+
         for node in snap.nodes:
             if not (node.reachable and node.journal):
                 continue
-            prio = node.vrrp.effective_priority if node.vrrp else None
-            rows = journal_timeline(node.journal, snap.config.timing, priority=prio)
-            fresh = [r for r in rows if (node.name, r.started_at, r.phase) not in self.seen]
-            if not fresh:
-                continue
-            first = rows[0]
-            start = first.started_at - first.t_start  # the estimated T+0
-            if (node.name, start) not in self.takeovers:
-                self.takeovers.add((node.name, start))
-                what = "automatic failover" if first.phase == "detect" else "keepalived takeover"
-                note = "T+0 = estimated loss of the master" if first.phase == "detect" else ""
-                # The node's clock may differ from ours: correct by what this poll saw.
-                skew = node.clock - node.polled_at if node.clock and node.polled_at else 0.0
-                action = during(first.started_at - skew) if during else None
-                if action:
-                    what, note = f"node kit on {node.name} during the {action}", "keepalived's notify script"
-                out.append(TimingRow(f"── {what} (node journal)", node.name, start, 0.0, note=note))
-            for r in fresh:
-                self.seen.add((node.name, r.started_at, r.phase))
-                ok = r.status == "ok"
-                out.append(TimingRow(f"{'✔' if ok else '✖'} {r.phase}", node.name, r.started_at, r.t_end, r.budget,
-                                     r.description if ok else f"FAILED: {r.description}"))
+            peer = snap.peer_of(node.name)
+            # The node's clock may differ from ours: correct by what this poll saw.
+            skew = node.clock - node.polled_at if node.clock and node.polled_at else 0.0
+            since = (node.clock or snap.taken_at) - JOURNAL_WINDOW
+            entries = journal_entries(node.journal, snap.config.timing, peer=peer.name,
+                                      peer_entries=peer.journal if peer.reachable else (),
+                                      priority=node.vrrp.effective_priority if node.vrrp else None,
+                                      skew=skew, during=action_at, since=since)
+            for e in entries:
+                if e.key not in self.seen:
+                    self.seen.add(e.key)
+                    out.append(e)
         return out
+
+
+def _saved_timelines() -> list[dict[str, object]]:
+    try:
+        return list_timelines()
+    except OSError:
+        return []
 
 
 @dataclass(frozen=True)

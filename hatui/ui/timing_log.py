@@ -1,46 +1,53 @@
-"""The timing log: steps of a (fail)over sequence with T+, budget and over/under.
+"""The timing log: one story per incident, with T+ from its T+0, budget and over/under.
 
-Three sources push :class:`~hatui.ui.history.TimingRow` rows here: the observed
-moves of the active role, the node kit's journal (automatic takeovers), and the
-console's own actions, live from the runner's events. An action's step is put
-under a key when it starts and updated in place when it ends
-(:meth:`TimingLog.put`); :meth:`begin` marks a new sequence's T+0. The status
-line above the table says what is running now and, for a resync, % and ETA.
+Three sources push rows here: the console's observations (the verdict, the
+active role moving), the node kit's journal, and the console's own actions,
+live from the runner's events. The pane only keeps them and renders what
+:func:`hatui.incident.build_incidents` makes of them (one T+0 per incident,
+chronological, duplicates folded), so the pane and ``hatui timeline --auto``
+tell the same story. An action's step is put under a key when it starts and
+replaced when it ends (:meth:`TimingLog.put`); :meth:`begin` marks an action's
+start (T+0 of its incident, or a retry within it), and an un-keyed action row
+(the runner's result) its end. The status line above the table says what is
+running now.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from hatui.incident import Cue, Kind, Source, budget_text, build_incidents, story_rows
 from hatui.ui import cells
 from hatui.ui.history import TimingRow
 
 # Budget before the (long) step text: over/under must be visible in a narrow pane.
 COLUMNS = ("time", "T+", "budget", "node", "step", "note")
+MAX_ENTRIES = 2000
 
 
 def _budget(row: TimingRow, theme) -> Text:
     # DataTable sizes Rich text by its full width, so cells are Rich Text in the theme's colours.
-    if row.budget is None:
-        return Text("")
-    if row.over is None:
-        return Text(f"≤{row.budget:g}s")
+    text = budget_text(row.budget)
+    if not text or row.over is None:
+        return Text(text)
     if row.over:
-        return Text.assemble(f"≤{row.budget:g}s ", ("▲ over", f"bold {theme.warning}"))
-    return Text.assemble(f"≤{row.budget:g}s ", ("✔ under", theme.success))
+        return Text.assemble(f"{text} ", ("▲ over", f"bold {theme.warning}"))
+    return Text.assemble(f"{text} ", ("✔ under", theme.success))
 
 
 class TimingLog(Vertical):
-    """A table of steps, newest at the bottom, with a one-line status of a running action."""
+    """A table of incident stories, newest at the bottom, with a one-line status of a running action."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.border_title = "Timing"
-        self.rows: list[TimingRow] = []
-        self.keyed: dict[str, TimingRow] = {}
+        self.entries: list[TimingRow] = []
+        self.rows: list[TimingRow] = []  # what the table shows: headers and story rows, in order
 
     def compose(self) -> ComposeResult:
         status = Static("", id="timing-status")
@@ -52,36 +59,46 @@ class TimingLog(Vertical):
         yield table
 
     def begin(self, title: str, at: float) -> None:
-        """Start a new sequence (an action's T+0): a separator row."""
-        self.add_rows([TimingRow(f"── {title}", None, at, 0.0)])
+        """An action starts (T+0 of a new incident) or is retried / rolled back within its incident."""
+        self.add_rows([TimingRow(f"▶ {title}", None, at, source=Source.ACTION, cue=Cue.ACTION_START,
+                                 kind=Kind.ACTION, key=f"begin:{at}")])
 
     def _cells(self, row: TimingRow) -> tuple[object, ...]:
-        t_plus = f"{row.t_plus:.1f}s" if row.t_plus is not None else ""
+        t_plus = f"{row.t_plus:.1f} s" if row.t_plus is not None else ""
         return (cells.clock_text(row.start), t_plus, _budget(row, self.app.current_theme), row.node or "", row.step,
                 Text(row.note, style="dim"))
 
     def add_rows(self, rows: list[TimingRow]) -> None:
+        """Add rows from any source; an un-keyed row of an action (its result) ends that action."""
         if not rows:
             return
-        table = self.query_one(DataTable)
         for row in rows:
-            self.rows.append(row)
-            table.add_row(*self._cells(row))
-        table.scroll_end(animate=False, immediate=False)
+            if row.source is Source.ACTION and row.cue is Cue.NONE and not row.key:
+                row = dataclasses.replace(row, cue=Cue.ACTION_END, key=f"end:{row.start}")
+            self.entries.append(row)
+        self._redraw()
 
     def put(self, key: str, row: TimingRow) -> None:
-        """Add the row under ``key``, or update the row already there (a step that ended)."""
+        """Add the row under ``key``, or replace the row already there (a step that ended)."""
+        row = dataclasses.replace(row, key=key)
+        same = next((i for i in range(len(self.entries) - 1, -1, -1)
+                     if self.entries[i].key == key and self.entries[i].source is row.source), None)
+        if same is None:
+            self.entries.append(row)
+        else:
+            self.entries[same] = row
+        self._redraw()
+
+    def _redraw(self) -> None:
+        if len(self.entries) > MAX_ENTRIES:
+            del self.entries[:-MAX_ENTRIES]
+        context, incidents = build_incidents(self.entries)
+        self.rows = story_rows(context, incidents)
         table = self.query_one(DataTable)
-        if key not in self.keyed:
-            self.keyed[key] = row
-            self.rows.append(row)
-            table.add_row(*self._cells(row), key=key)
-            table.scroll_end(animate=False, immediate=False)
-            return
-        old = self.keyed[key]
-        self.rows[self.rows.index(old)] = self.keyed[key] = row
-        for column, value in zip(COLUMNS, self._cells(row), strict=True):
-            table.update_cell(key, column, value, update_width=True)
+        table.clear()
+        for row in self.rows:
+            table.add_row(*self._cells(row))
+        table.scroll_end(animate=False, immediate=False)
 
     def set_status(self, text: str | None) -> None:
         """The running action's one-line status (None hides it)."""

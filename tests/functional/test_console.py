@@ -73,7 +73,8 @@ async def test_failover_is_visible_in_timing_log() -> None:
     assert "VIP 192.168.83.200 → vm12 ★" in text
     assert "vm12 ★ ACTIVE" in text
     assert "VIP → vm12" in text and "DRBD Primary → vm12" in text
-    assert "10.0s" in text and "≤15s" in text and "✔ under" in text
+    assert "10.0 s" in text and "≤ T+15 s" in text and "✔ under" in text
+    assert "── active role moved" in text  # one story, its header, T+0 = the loss of the active node
 
 
 @pytest.mark.asyncio
