@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from hatui.model import ClusterSnapshot, Layer, NodeSnapshot
 from hatui.probes import catalog
-from hatui.states import DiskState, ReplicationState, Role, Severity, UnitActiveState, VrrpState, is_known
+from hatui.states import (DiskState, ReplicationState, Role, Severity, UnitActiveState, VrrpState, is_known,
+                          is_syncing)
 
 GLYPH = {Severity.OK: "✔", Severity.WARNING: "▲", Severity.CRITICAL: "✖", Severity.UNKNOWN: "?"}
 
@@ -35,10 +36,33 @@ def _word(value: object) -> str:
     return str(value) if is_known(value) else f"{value}?"
 
 
+def _unknown(layer: Layer, node: NodeSnapshot, section: str, what: str, resource: str | None = None) -> LayerState:
+    """A layer whose data hatui does not have: "not reported" or "could not be read: …"."""
+    why = node.unread.get(section, "not reported")
+    return LayerState(layer, "unknown", f"{what}: {why}", Severity.UNKNOWN, (section,), resource)
+
+
+def vip_text(snap: ClusterSnapshot) -> str:
+    """Who holds the VIP, never guessing: "vm2", "BOTH vm2 + vm12", "nobody",
+    or "vm12 does not hold it; vm2 unknown" when a node's addresses are unknown."""
+    facts = snap.facts
+    holders, unknown = facts.vip_holders, facts.vip_unknown
+    if len(holders) == 2:
+        return "BOTH " + " + ".join(holders)
+    if holders:
+        return holders[0] + (f" ({', '.join(unknown)} unknown)" if unknown else "")
+    if not unknown:
+        return "nobody"
+    known = [n for n in facts.vip if n not in unknown]
+    if not known:
+        return "unknown"
+    return f"{', '.join(known)} does not hold it; {', '.join(unknown)} unknown"
+
+
 def _unit_layer(layer: Layer, node: NodeSnapshot, unit: str, should_run: bool) -> LayerState:
     status = node.unit(unit)
     if status is None:
-        return LayerState(layer, "unknown", f"{unit} not reported", Severity.UNKNOWN, (catalog.UNITS,))
+        return _unknown(layer, node, catalog.UNITS, unit)
     if status.load_state == "not-found":
         return LayerState(layer, "not installed", unit, Severity.WARNING, (catalog.UNITS,))
     running = status.active in (UnitActiveState.ACTIVE, UnitActiveState.RELOADING)
@@ -60,7 +84,7 @@ def node_layers(snap: ClusterSnapshot, name: str) -> tuple[LayerState, ...]:
     node = snap.node(name)
     cfg = snap.config
     if not node.reachable:
-        return tuple(LayerState(layer, "unreachable", "", Severity.UNKNOWN) for layer in _stack(snap))
+        return _not_answered(snap, node)
     active = snap.is_active(name)
     rows = [_vip(snap, node), _keepalived(snap, node, active)]
     nfs = _unit_layer(Layer.NFS, node, cfg.services.nfs.unit, active)
@@ -81,14 +105,26 @@ def node_layers(snap: ClusterSnapshot, name: str) -> tuple[LayerState, ...]:
     return tuple(rows)
 
 
-def _stack(snap: ClusterSnapshot) -> list[Layer]:
-    per_res = [Layer.MOUNT, Layer.DRBD, Layer.REPLICATION, Layer.DISK]
-    return [Layer.VIP, Layer.KEEPALIVED, Layer.NFS, Layer.DAG] + per_res * len(snap.config.drbd)
+def _not_answered(snap: ClusterSnapshot, node: NodeSnapshot) -> tuple[LayerState, ...]:
+    """Every layer unknown, saying why; the DRBD role where the peer's DRBD still sees it."""
+    why = "unreachable" if node.unreachable else "not asked"
+    rows = [LayerState(layer, "unknown", why, Severity.UNKNOWN) for layer in
+            (Layer.VIP, Layer.KEEPALIVED, Layer.NFS, Layer.DAG)]
+    peer = snap.peer_of(node.name).name
+    for res in snap.config.drbd:
+        role = snap.facts.resources[res.resource].roles.get(node.name)
+        drbd = (LayerState(Layer.DRBD, f"{role}?", f"as {peer}'s DRBD sees it", Severity.UNKNOWN, (),
+                           res.resource) if role is not None else
+                LayerState(Layer.DRBD, "unknown", why, Severity.UNKNOWN, (), res.resource))
+        rows += [LayerState(Layer.MOUNT, "unknown", why, Severity.UNKNOWN, (), res.resource), drbd,
+                 LayerState(Layer.REPLICATION, "unknown", why, Severity.UNKNOWN, (), res.resource),
+                 LayerState(Layer.DISK, "unknown", why, Severity.UNKNOWN, (), res.resource)]
+    return tuple(rows)
 
 
 def _vip(snap: ClusterSnapshot, node: NodeSnapshot) -> LayerState:
-    if node.ip is None:
-        return LayerState(Layer.VIP, "unknown", "ip addr not reported", Severity.UNKNOWN, (catalog.IP,))
+    if node.ip is None or catalog.IP in node.unread:
+        return _unknown(Layer.VIP, node, catalog.IP, "ip addr")
     both = len(snap.vip_holders) == 2
     if node.holds_vip:
         return LayerState(Layer.VIP, "held", f"{snap.config.vip.ip} on {', '.join(node.vip_interfaces)}",
@@ -122,7 +158,9 @@ def _storage(node: NodeSnapshot, res, active: bool) -> list[LayerState]:
     mount = node.mounts.get(res.resource)
     role = r.role if r is not None else None
     msrc = (catalog.mount_section(res.resource),)
-    if mount is not None:
+    if mount is None and msrc[0] in node.unread:
+        mrow = _unknown(Layer.MOUNT, node, msrc[0], res.mount_point, res.resource)
+    elif mount is not None:
         mhealth = Severity.OK if role == Role.PRIMARY else Severity.CRITICAL
         mrow = LayerState(Layer.MOUNT, "mounted", f"{res.mount_point} {mount.fstype or ''}".strip(), mhealth,
                           msrc, res.resource)
@@ -130,8 +168,11 @@ def _storage(node: NodeSnapshot, res, active: bool) -> list[LayerState]:
         mhealth = Severity.CRITICAL if role == Role.PRIMARY else Severity.OK
         mrow = LayerState(Layer.MOUNT, "not mounted", res.mount_point, mhealth, msrc, res.resource)
     dsrc = (catalog.DRBD,)
-    if node.drbd is None or r is None:
-        why = (node.drbd.error or node.drbd.source) if node.drbd else "not reported"
+    if node.drbd is None or catalog.DRBD in node.unread:
+        drow = _unknown(Layer.DRBD, node, catalog.DRBD, res.resource, res.resource)
+        lrow = LayerState(Layer.REPLICATION, "unknown", "", Severity.UNKNOWN, dsrc, res.resource)
+    elif r is None:
+        why = "none configured" if node.drbd.source == "none" else "not up"
         drow = LayerState(Layer.DRBD, "down", f"{res.resource}: {why}", Severity.CRITICAL, dsrc, res.resource)
         lrow = LayerState(Layer.REPLICATION, "—", "", Severity.UNKNOWN, dsrc, res.resource)
     else:
@@ -145,10 +186,10 @@ def _storage(node: NodeSnapshot, res, active: bool) -> list[LayerState]:
     ksrc = (catalog.disk_section(res.resource),)
     if not res.backing_disk:
         krow = LayerState(Layer.DISK, "—", "not configured", Severity.OK, (), res.resource)
+    elif disk is None and (ksrc[0] not in node.sections or ksrc[0] in node.unread):
+        krow = _unknown(Layer.DISK, node, ksrc[0], res.backing_disk, res.resource)
     elif disk is None:
-        known = catalog.disk_section(res.resource) in node.sections
-        krow = LayerState(Layer.DISK, "missing" if known else "unknown", res.backing_disk,
-                          Severity.CRITICAL if known else Severity.UNKNOWN, ksrc, res.resource)
+        krow = LayerState(Layer.DISK, "missing", res.backing_disk, Severity.CRITICAL, ksrc, res.resource)
     else:
         size = f"{disk.size_bytes / 2**30:.1f} GiB" if disk.size_bytes else ""
         word = "read-only" if disk.read_only else (disk.state or "present")
@@ -169,7 +210,7 @@ def _link(r, resource: str) -> LayerState:
         health = Severity.CRITICAL if conn_word == "StandAlone" else Severity.WARNING
         return LayerState(Layer.REPLICATION, conn_word, f"to {conn.peer}", health, src, resource)
     detail = f"{_word(repl)} peer {_word(dev.peer_disk) if dev else '—'}"
-    if repl is not None and getattr(repl, "is_syncing", False) and dev is not None:
+    if is_syncing(repl) and dev is not None:
         pct = f" {dev.sync_percent:.1f}%" if dev.sync_percent is not None else ""
         return LayerState(Layer.REPLICATION, "syncing", f"{_word(repl)}{pct}", Severity.WARNING, src, resource)
     health = Severity.OK if repl in (ReplicationState.ESTABLISHED, None) else Severity.WARNING

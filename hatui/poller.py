@@ -67,12 +67,13 @@ class ClusterPoller:
         """The longest one node's poll can take: connect plus command timeout, plus slack."""
         return self.config.cluster.connect_timeout + self.config.cluster.command_timeout + 2
 
-    async def poll_node(self, name: str, limit: float | None = None) -> NodeSnapshot:
+    async def poll_node(self, name: str, limit: float | None = None, *, keep_on_timeout: bool = False) -> NodeSnapshot:
         """Poll one node (or join its poll in flight); never raises for node trouble.
 
         A node that has not answered within ``limit`` seconds is recorded as
-        hung ("no answer within N s"); its poll goes on in the background and
-        its answer, if one comes, is kept for the next assembly.
+        hung ("no answer within N s") — or, with ``keep_on_timeout``, keeps its
+        previous answer; its poll goes on in the background and its answer, if
+        one comes, is kept for the next assembly.
         """
         task = self._inflight.get(name)
         if task is None or task.done():
@@ -82,6 +83,8 @@ class ClusterPoller:
         try:
             return await asyncio.wait_for(asyncio.shield(task), limit)
         except (TimeoutError, asyncio.TimeoutError):
+            if keep_on_timeout and name in self.latest:
+                return self.latest[name]
             node = unreachable_node(name, f"no answer within {limit:g}s", polled_at=time.time(),
                                     previous=self.latest.get(name), failure=FailureKind.HUNG,
                                     hint="The node accepts the connection but its commands do not finish: "
@@ -135,8 +138,18 @@ class ClusterPoller:
         return snapshot
 
     async def poll(self, limit: float | None = None) -> ClusterSnapshot:
-        """Poll both nodes concurrently (each bounded by ``limit``) and assemble."""
+        """Poll both nodes concurrently (each bounded by ``limit``) and assemble.
+
+        When a slow node made the others' answers older than a poll interval,
+        those are asked once more (briefly), so the snapshot never shows a
+        healthy node's data as old because of the other one.
+        """
+        started = time.monotonic()
         await asyncio.gather(*(self.poll_node(n, limit) for n in self.node_names))
+        interval = self.config.cluster.poll_interval
+        if time.monotonic() - started > interval:
+            fresh = [n for n in self.node_names if self.latest[n].reachable]
+            await asyncio.gather(*(self.poll_node(n, interval, keep_on_timeout=True) for n in fresh))
         return self.assemble()
 
     def retry_now(self) -> None:

@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from hatui.layers import GLYPH, LayerState, node_layers
+from hatui.layers import GLYPH, LayerState, node_layers, vip_text
 from hatui.model import ClusterSnapshot, Finding, NodeSnapshot
 from hatui.states import Severity
 from hatui.textfmt import age_text
@@ -33,7 +33,7 @@ def node_heading(snap: ClusterSnapshot, node: NodeSnapshot, now: float | None = 
     now = time.time() if now is None else now
     text = Text(node.name, style="bold")
     if not node.reachable:
-        text.append("  ✖ UNREACHABLE", style="bold red")
+        text.append("  ✖ UNREACHABLE" if node.unreachable else "  ? NOT ASKED", style="bold red")
         if node.unreachable_since is not None:
             text.append(f" for {age_text(now - node.unreachable_since)}")
         if node.last_seen is not None:
@@ -80,17 +80,20 @@ def header(snap: ClusterSnapshot) -> Text:
     text = Text()
     text.append(f"{snap.config.cluster.name}  ", style="bold")
     text.append_text(severity_text(snap.verdict))
-    holders = snap.vip_holders
-    where = " + ".join(holders) if holders else "nobody"
-    text.append(f"   VIP {snap.config.vip.ip} → {where}")
+    text.append(f"   VIP {snap.config.vip.ip} → {vip_text(snap)}")
     return text
 
 
 def finding_line(finding: Finding) -> Text:
-    text = severity_text(finding.severity)
-    text.append(f"  [{finding.layer.value}] ", style="dim")
+    """A root on its own line; what it explains indented under it with "└ caused by"."""
+    indent = "" if finding.root else "    └ "
+    text = Text(indent)
+    text.append_text(severity_text(finding.severity))
+    where = f"{finding.node} " if finding.node else ""
+    text.append(f"  [{where}{finding.layer.value}] ", style="dim")
     text.append(finding.message)
-    text.append(f"\n      → {finding.hint}", style="italic")
+    pad = "      " if finding.root else "          "
+    text.append(f"\n{pad}→ {finding.hint}", style="italic")
     return text
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hatui.layers import node_layers
+from hatui.layers import node_layers, vip_text
 from hatui.model import ClusterSnapshot, NodeSnapshot
 from hatui.probes.records import DrbdResource
 from hatui.states import is_known
@@ -52,9 +52,14 @@ def _node(snap: ClusterSnapshot, node: NodeSnapshot) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "name": node.name,
         "reachable": node.reachable,
+        "state": node_state(node),
+        "failure": node.failure.value if node.failure is not None else None,
         "active": snap.is_active(node.name),
+        "holds_vip": snap.facts.vip.get(node.name),
         "error": node.error,
         "polled_at": node.polled_at,
+        "age_s": round(max(0.0, snap.taken_at - node.polled_at), 3),
+        "unread": dict(node.unread),
         "latency_ms": round(node.latency * 1000, 1) if node.latency is not None else None,
         "unreachable_since": node.unreachable_since,
         "last_seen": node.last_seen,
@@ -77,14 +82,24 @@ def _node(snap: ClusterSnapshot, node: NodeSnapshot) -> dict[str, Any]:
     return doc
 
 
+def node_state(node: NodeSnapshot) -> str:
+    """"answered", "unreachable" (not answering) or "not asked" (hatui cannot ask: key, auth, name)."""
+    if node.reachable:
+        return "answered"
+    return "unreachable" if node.unreachable else "not asked"
+
+
 def status_document(snap: ClusterSnapshot) -> dict[str, Any]:
     """The whole `--json` document for one snapshot."""
+    facts = snap.facts
     return {
         "schema": SCHEMA,
         "cluster": snap.config.cluster.name,
         "taken_at": snap.taken_at,
         "verdict": snap.verdict.value,
-        "vip": {"address": snap.config.vip.ip, "holders": list(snap.vip_holders)},
+        "vip": {"address": snap.config.vip.ip, "holders": list(snap.vip_holders),
+                "unknown": list(facts.vip_unknown), "text": vip_text(snap)},
+        "active": list(facts.active),
         "nodes": [_node(snap, n) for n in snap.nodes],
         "findings": [
             {
@@ -94,6 +109,8 @@ def status_document(snap: ClusterSnapshot) -> dict[str, Any]:
                 "code": f.code,
                 "message": f.message,
                 "hint": f.hint,
+                "root": f.root,
+                "caused_by": f.caused_by,
             }
             for f in snap.findings
         ],

@@ -18,8 +18,10 @@ def finding_content(finding: Finding) -> Content:
 
 
 def finding_message(finding: Finding) -> Content:
+    """A root flush left; what it explains indented under it ("└"), so the cause reads first."""
     where = f"{finding.node} " if finding.node else ""
-    return Content.assemble(cells.severity(finding.severity), (f" [{where}{finding.layer.value}] ", cells.MUTED),
+    lead = ("" if finding.root else "  └ ", cells.MUTED)
+    return Content.assemble(lead, cells.severity(finding.severity), (f" [{where}{finding.layer.value}] ", cells.MUTED),
                             finding.message)
 
 
@@ -48,9 +50,11 @@ class FindingsPanel(VerticalScroll):
             widgets.append(Static(Content.styled("✔ No findings: both nodes look as the documented setup expects.",
                                                  "$success"), classes="finding-message"))
         for finding in shown:
-            widgets.append(Static(finding_message(finding), classes="finding-message"))
+            kind = "" if finding.root else " -consequence"
+            widgets.append(Static(finding_message(finding), classes="finding-message" + kind))
             # The hint is its own block so wrapped lines stay indented under the arrow.
-            widgets.append(Static(Content.assemble(("→ ", "bold $accent"), finding.hint), classes="finding-hint"))
+            widgets.append(Static(Content.assemble(("→ ", "bold $accent"), finding.hint),
+                                  classes="finding-hint" + kind))
         with self.app.batch_update():
             self.remove_children()
             self.mount_all(widgets)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from textual.content import Content
 from textual.widgets import Static
 
+from hatui.layers import vip_text
 from hatui.model import ClusterSnapshot
 from hatui.ui import cells
 
@@ -43,13 +44,15 @@ class ClusterHeader(Static):
             waiting = (f"▲ poll failed: {poll_error}", "bold $warning") if poll_error else (
                 "… first poll in progress", cells.MUTED)
             return Content.assemble((f" {cluster_name} ", "bold"), "  ", waiting, *badge)
-        holders = snap.vip_holders
+        holders, text = snap.vip_holders, vip_text(snap)
         if len(holders) == 2:
-            where = ("BOTH " + " + ".join(holders), "bold $error")
+            where = (text, "bold $error")
         elif holders:
-            where = (f"{holders[0]} ★", cells.ACTIVE_STYLE)
+            where = (text.replace(holders[0], f"{holders[0]} ★", 1), cells.ACTIVE_STYLE)
+        elif snap.facts.vip_unknown:
+            where = (text, "bold $warning")
         else:
-            where = ("nobody", "bold $error")
+            where = (text, "bold $error")
         top = Content.assemble(
             (f" {snap.config.cluster.name} ", "bold"), "  ", cells.severity(snap.verdict),
             "   VIP ", (snap.config.vip.ip, "bold"), " → ", where, *badge,
@@ -61,7 +64,8 @@ class ClusterHeader(Static):
             line.append((node.name, "bold"))
             if not node.reachable:
                 seen = f"last seen {cells.age(fresh.age(node.last_seen))} ago" if node.last_seen else "never seen"
-                line += [" ", ("✖ UNREACHABLE", "bold $error"), (f" {seen}", cells.MUTED)]
+                label = "✖ UNREACHABLE" if node.unreachable else "? NOT ASKED"
+                line += [" ", (label, "bold $error"), (f" {seen}", cells.MUTED)]
                 continue
             if fresh.stale(node.polled_at):
                 line += [" ", (f"⌛ STALE {cells.age(fresh.age(node.polled_at))} old", "bold $warning")]

@@ -67,7 +67,8 @@ class NodeStack(Widget, can_focus=True):
         self.dim = stale or not node.reachable
         if not node.reachable:
             seen = f"last seen {cells.age(fresh.age(node.last_seen))} ago" if node.last_seen else "never seen"
-            title = f"{self.node} [bold $error]✖ UNREACHABLE[/] [$text-muted]{seen}[/]"
+            label = "✖ UNREACHABLE" if node.unreachable else "? NOT ASKED"
+            title = f"{self.node} [bold $error]{label}[/] [$text-muted]{seen}[/]"
             subtitle = Content(node.error or "")
         elif stale:
             title = f"{self.node} [bold $warning]⌛ STALE[/] [$text-muted]polled {cells.age(fresh.age(node.polled_at))} ago[/]"

@@ -65,7 +65,7 @@ async def test_split_brain(demo) -> None:
     demo.sim.fault("split-brain")
     result = await wait_for(demo, lambda d: "split-brain" in codes(d))
     assert result.exit_code == 2
-    assert "split-brain" in codes(result.doc)
+    assert result.doc["findings"][0]["code"] == "split-brain" and result.doc["findings"][0]["root"]
     conns = {n["name"]: n["drbd"][0]["peers"][0]["connection"] for n in result.doc["nodes"]}
     assert conns == {"vm2": "StandAlone", "vm12": "StandAlone"}
 
@@ -79,14 +79,22 @@ async def test_node_crashed_fails_over(demo) -> None:
     assert result.exit_code == 2
     assert not node(doc, "vm2")["reachable"] and node(doc, "vm2")["error"]
     assert node(doc, "vm12")["active"]
-    assert "node-unreachable" in codes(doc)
+    first = doc["findings"][0]
+    assert (first["code"], first["node"], first["root"]) == ("connection-refused", "vm2", True)
+    assert node(doc, "vm2")["state"] == "unreachable"
+    assert all(f["root"] or f["caused_by"] == "connection-refused" for f in doc["findings"])
 
 
 async def test_vip_on_both_nodes(demo) -> None:
     demo.sim.fault("block-vrrp")
     result = await wait_for(demo, lambda d: len(d["vip"]["holders"]) == 2)
     assert result.exit_code == 2
+    findings = result.doc["findings"]
+    assert findings[0]["code"] == "vrrp-split" and "Stop keepalived on vm12" in findings[0]["hint"]
     assert {"vip-on-both", "keepalived-master-both"} <= codes(result.doc)
+    assert {f["caused_by"] for f in findings[1:]} == {"vrrp-split"}
+    assert not any(f["code"].endswith("-down-active") for f in findings)  # vm12 is not the active node
+    assert [n["name"] for n in result.doc["nodes"] if n["active"]] == ["vm2"]
 
 
 async def test_service_down(demo) -> None:
@@ -111,6 +119,23 @@ async def test_node_unreachable_mid_poll_does_not_hang(demo, tmp_path) -> None:
     assert not node(doc, "vm12")["reachable"] and "within" in node(doc, "vm12")["error"]
     assert node(doc, "vm2")["reachable"]
     assert elapsed < 30  # bounded by command_timeout, never a hang (generous: noisy machines)
+    assert doc["findings"][0]["code"] == "node-hung"
+    assert doc["vip"]["text"] == "vm2 (vm12 unknown)"
+
+
+async def test_status_timeout_prints_every_node_that_answered(demo) -> None:
+    """The active node hangs: `--timeout 2` still shows vm12, fresh, and the VIP as far as it is known."""
+    demo.sim.fault("hang", "vm2")
+    started = time.monotonic()
+    result = await status(demo, "--timeout", "2")
+    assert time.monotonic() - started < 15
+    doc = result.doc
+    assert result.exit_code == 2
+    vm2, vm12 = node(doc, "vm2"), node(doc, "vm12")
+    assert vm12["reachable"] and vm12["age_s"] <= 1.0  # within one poll interval of the document
+    assert not vm2["reachable"] and vm2["failure"] == "node-hung" and "within 2s" in vm2["error"]
+    assert doc["vip"]["text"] == "vm12 does not hold it; vm2 unknown"
+    assert doc["findings"][0]["code"] == "node-hung" and "keeps its role" in doc["findings"][0]["message"]
 
 
 async def test_connection_dropped_mid_command_is_transport_failure(demo) -> None:
@@ -118,7 +143,7 @@ async def test_connection_dropped_mid_command_is_transport_failure(demo) -> None
     result = await status(demo)
     doc = result.doc
     vm2 = node(doc, "vm2")
-    assert not vm2["reachable"]
+    assert not vm2["reachable"] and vm2["failure"] == "connection-dropped"
     assert "drop" in vm2["error"] or "lost" in vm2["error"] or "closed" in vm2["error"]
 
 
@@ -130,7 +155,10 @@ async def test_unknown_host_key_is_one_clear_line(demo, tmp_path) -> None:
     result = await run_cli("--config", str(bad), "status")
     assert result.exit_code == 3  # neither node could be asked
     assert "Traceback" not in result.stderr + result.stdout
-    assert "host key" in result.stdout and "not trusted" in result.stdout
+    assert "host key" in result.stdout and "unknown" in result.stdout and "SHA256:" in result.stdout
+    doc = (await run_cli("--config", str(bad), "status", "--json")).doc
+    assert {f["code"] for f in doc["findings"]} == {"host-key-unknown"}
+    assert all("ssh-keyscan -p" in f["hint"] for f in doc["findings"])
 
 
 async def test_human_output_shows_both_nodes(demo) -> None:
