@@ -200,7 +200,7 @@ def summary_line(doc: dict[str, object]) -> str:
     h, r = doc["header"], doc["result"] or {}
     started = datetime.fromtimestamp(float(h.get("started_at", 0))).strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[union-attr]
     total = r.get("total")  # type: ignore[union-attr]
-    total_s = f"{float(total):7.2f}s" if total is not None else "      ?"
+    total_s = f"{float(total):7.2f} s" if total is not None else "      ? s"
     over = r.get("over_budget", "?")  # type: ignore[union-attr]
     return (f"{h.get('id', '?')}  {h.get('action', '?'):20s} {started}  "  # type: ignore[union-attr]
             f"{r.get('result', 'unfinished')!s:14s} {total_s}  {len(doc['steps'])} steps, "  # type: ignore[union-attr,arg-type]

@@ -105,7 +105,7 @@ async def test_failover_then_failback_over_the_cli_keeps_the_data(demo):
     steps = docs[0]["steps"]
     assert len(steps) == 11 and all(s["budget"] is not None and s["t_end"] >= s["t_start"] for s in steps)
     text = await cli(demo, "timeline", docs[0]["header"]["id"])
-    assert text.exit_code == 0 and "vm12: promote DRBD r0" in text.stdout and "≤T+20s" in text.stdout
+    assert text.exit_code == 0 and "vm12: promote DRBD r0" in text.stdout and "≤ T+20 s" in text.stdout and "≤T+" not in text.stdout
 
     audit = read_audit()
     events = [(r["action"], r["event"]) for r in audit]
