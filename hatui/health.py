@@ -100,8 +100,8 @@ def _takeover_text(snap: ClusterSnapshot, down: NodeSnapshot, survivor: NodeSnap
     if elapsed <= budget:
         return (f"automatic failover in progress, T+{elapsed:.0f} s of the documented {budget:g} s "
                 f"({survivor.name} does not serve yet)")
-    return (f"automatic failover has not completed: T+{elapsed:.0f} s, documented {budget:g} s "
-            f"({survivor.name} does not serve)")
+    return (f"automatic failover has not completed after {age_text(elapsed)} (documented {budget:g} s; "
+            f"{survivor.name} does not serve)")
 
 
 @rule

@@ -69,6 +69,13 @@ class Step:
             return float(getattr(config.timing, self.phase))
         return RECOVERY_BUDGET.get(self.phase)
 
+    @property
+    def wait_text(self) -> str:
+        """How long the runner waits for the check: not a budget (those come from the seed)."""
+        if self.settle >= 3600:  # a resync: as long as it takes, progress shown meanwhile
+            return "waits until done"
+        return f"waits up to {self.settle:g} s"
+
     def to_dict(self) -> dict[str, object]:
         return {"node": self.node, "phase": self.phase, "description": self.description,
                 "command": self.command, "check": self.check.text, "timeout": self.timeout,
@@ -116,7 +123,7 @@ class Plan:
             cmd = s.command if s.command is not None else "(poll only)"
             lines.append(f"  {i:2d}. [{s.phase}] {s.node}: {s.description}")
             lines.append(f"      $ {cmd}")
-            lines.append(f"      check: {s.check.text} (within {s.settle:g}s)")
+            lines.append(f"      check: {s.check.text} ({s.wait_text})")
         lines += [f"  note: {n}" for n in self.notes]
         lines += [f"  WARNING: {w.message} ({w.hint})" for w in self.warnings]
         return lines

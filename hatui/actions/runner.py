@@ -260,6 +260,10 @@ class ActionRunner:
         if step.skip_if_done and run.snapshot is not None and step.check(run.snapshot):
             return await self._end(run, row, index, step, on_event, "skipped", None, f"already so: {step.check.text}")
         if step.command is not None:
+            # The audit record announcing a command is on disk before the command runs.
+            if not run.audit.record("run", step=index + 1, attempt=attempt, node=step.node, command=step.command):
+                return await self._end(run, row, index, step, on_event, "failed", None,
+                                       f"the audit log {run.audit.path} cannot be written: command not run")
             run.executed.append(index)
             try:
                 result = await self.transports[step.node].run(step.command, timeout=step.timeout)

@@ -205,11 +205,8 @@ class HatuiApp(ActionsMixin, App):
         main = self.main
         main.show_snapshot(snap, self.freshness(), views, speeds, self.poll_error)
         main.add_events(events)
-        moves = self.roles.update(snap)
-        if not self.action_running:
-            main.add_timing(moves)
-        else:  # during an action its own steps are the timing rows; the next move starts a new T+0
-            self.roles.t0 = None
+        # The incident story merges these with the action's own steps (no duplicates).
+        main.add_timing(self.roles.update(snap))
         main.add_timing(self.journals.update(snap, self.action_at))
         if isinstance(self.screen, DetailScreen):
             self.screen.show(snap)

@@ -74,7 +74,7 @@ def steps_text(plan: Plan) -> Text:
         out.append(f"[{s.phase}] {s.description}\n")
         out.append(f"    $ {s.command}\n" if s.command is not None else "    (waits and checks only)\n",
                    style="bold" if s.command else "dim")
-        out.append(f"    check: {s.check.text} (within {s.settle:g}s)\n", style="dim")
+        out.append(f"    check: {s.check.text} ({s.wait_text})\n", style="dim")
     for note in plan.notes:
         out.append(f"note: {note}\n", style="italic")
     for w in plan.warnings:

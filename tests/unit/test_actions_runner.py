@@ -185,3 +185,41 @@ async def test_steps_already_done_are_skipped_so_a_replan_resumes():
     rows = result.timeline.rows
     assert [r.status for r in rows[:4]] == ["skipped"] * 4
     assert all(n == "vm12" or "keepalived" in c or "nc" in c for n, c in commands(cluster))
+
+
+@pytest.mark.asyncio
+async def test_every_command_is_in_the_audit_log_before_it_runs():
+    cluster, transports, poller = fake_pair()
+    plan = plan_failover(cluster.snapshot(), cluster.config)
+    seen_first: list[bool] = []
+    for name, transport in transports.items():
+        real = transport.run
+
+        async def run(command, *, timeout=None, input=None, _real=real, _node=name):
+            if "hatui.lock" not in command:  # a plan step: its "run" record must already be on disk
+                announced = [r for r in read_audit() if r["event"] == "run"]
+                seen_first.append(bool(announced) and announced[-1]["command"] == command
+                                  and announced[-1]["node"] == _node)
+            return await _real(command, timeout=timeout, input=input)
+
+        transport.run = run
+    result = await runner_for(transports, poller, cluster).run(plan, confirm="vm12")
+    assert result.status == "succeeded"
+    assert len(seen_first) == len(plan.steps) and all(seen_first)
+
+
+@pytest.mark.asyncio
+async def test_a_command_is_not_run_when_its_audit_record_cannot_be_written(monkeypatch):
+    from hatui.actions.audit import AuditLog
+
+    cluster, transports, poller = fake_pair()
+    plan = plan_failover(cluster.snapshot(), cluster.config)
+    original = AuditLog.record
+
+    def failing(self, event, **fields):  # a full disk from the first command on
+        return False if event == "run" else original(self, event, **fields)
+
+    monkeypatch.setattr(AuditLog, "record", failing)
+    result = await runner_for(transports, poller, cluster).run(plan, confirm="vm12")
+    assert result.status != "succeeded"
+    assert commands(cluster) == []  # not one plan command ran
