@@ -373,9 +373,11 @@ def foreign_cluster_stack(snap: ClusterSnapshot) -> Iterator[Finding]:
 
 @rule
 def clock_skew(snap: ClusterSnapshot) -> Iterator[Finding]:
-    clocks = [n.clock for n in snap.nodes if n.reachable and n.clock is not None]
-    if len(clocks) == 2 and abs(clocks[0] - clocks[1]) > CLOCK_SKEW_LIMIT:
-        yield Finding(WARN, Layer.CLUSTER, f"node clocks differ by {abs(clocks[0] - clocks[1]):.1f}s: "
+    # Each node's clock minus the moment hatui received it: nodes polled at different
+    # moments (one slow, one fresh) are compared fairly.
+    offsets = [n.clock - n.polled_at for n in snap.nodes if n.reachable and n.clock is not None]
+    if len(offsets) == 2 and abs(offsets[0] - offsets[1]) > CLOCK_SKEW_LIMIT:
+        yield Finding(WARN, Layer.CLUSTER, f"node clocks differ by {abs(offsets[0] - offsets[1]):.1f}s: "
                       "timelines across nodes will be off", "Check NTP/chrony on both nodes.", "clock-skew")
 
 

@@ -119,3 +119,22 @@ class ScriptedPoller:
 
     async def close(self) -> None:
         self.closed = True
+
+
+def split_brain_resolved(t: float = T0 + 20) -> ClusterSnapshot:
+    """After `hatui resync split-brain` with vm12 as the victim: vm2 resyncs vm12, one VIP, one Primary."""
+    return syncing(pct=12.5, t=t)
+
+
+def vrrp_split(t: float = T0 + 6) -> ClusterSnapshot:
+    """VRRP adverts lost: vm12 became MASTER and holds the VIP too; vm2 is still the DRBD Primary."""
+    standby = vm12()
+    standby = dataclasses.replace(standby, vip_interfaces=("eth0",),
+                                  vrrp=dataclasses.replace(standby.vrrp, state=VrrpState.MASTER))
+    return pair(vm2(), standby, t)
+
+
+def vrrp_split_fixed(t: float = T0 + 20) -> ClusterSnapshot:
+    """The finding's hint followed: keepalived stopped on vm12, the VIP only on the DRBD Primary vm2."""
+    standby = b.set_unit(vm12(), "keepalived.service", UnitActiveState.INACTIVE)
+    return pair(vm2(), dataclasses.replace(standby, vrrp=None), t)

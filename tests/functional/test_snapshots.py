@@ -14,6 +14,9 @@ SCENES = {
     "syncing": lambda: [sc.healthy(), sc.syncing(20.0, 20480.0, sc.T0 + 2), sc.syncing(30.0, 30720.0, sc.T0 + 3),
                         sc.syncing(42.5, 40960.0, sc.T0 + 4)],
     "split_brain": lambda: [sc.healthy(), sc.split_brain()],
+    "split_brain_after": lambda: [sc.healthy(), sc.split_brain(), sc.split_brain_resolved()],
+    "vrrp_split": lambda: [sc.healthy(), sc.vrrp_split()],
+    "vrrp_split_after": lambda: [sc.healthy(), sc.vrrp_split(), sc.vrrp_split_fixed()],
     "node_down": lambda: [sc.healthy(), sc.crashed_before_failover(), sc.node_down()],
 }
 
