@@ -75,8 +75,9 @@ def lab_status(opts: dict, as_json: bool) -> None:
 def lab_fault(opts: dict, kind: str, node: str | None, unit: str | None) -> None:
     """Inject a fault: KIND [NODE] [UNIT].
 
-    KIND: crash, restore, cut-link, heal-link, stop-service, start-service,
-    stop-keepalived, start-keepalived, block-vrrp, unblock-vrrp, split-brain.
+    KIND: crash, restore, cut-link, heal-link, partition, heal, stop-service,
+    start-service, stop-keepalived, start-keepalived, block-vrrp, unblock-vrrp,
+    split-brain.
     """
     from hatui.lab.faults import inject
 

@@ -15,7 +15,8 @@ Usage::
 The lab's ``/usr/local/sbin/drbdadm`` and ``drbdsetup`` wrappers exec this with
 their own name first. Each call sends one request to the node daemon
 (:mod:`hatui.lab.drbd_daemon`) over its unix socket (2 s timeout) and exits
-with the reply's exit code.
+with the reply's exit code (``primary`` waits up to 40 s: with fencing it runs the
+fence-peer handler first).
 
 When the daemon is not running the node behaves like one without the DRBD
 kernel module: ``drbdsetup`` prints ``Could not connect to 'drbd' generic
@@ -37,6 +38,9 @@ import sys
 from hatui.lab.node_env import load_node_env
 
 TIMEOUT = 2.0
+# `drbdadm primary` on a disconnected node with fencing waits for the fence-peer handler, as DRBD's
+# does (the daemon bounds a handler at 30 s: hatui.lab.drbd_fence.HELPER_TIMEOUT).
+PRIMARY_TIMEOUT = 40.0
 NO_MODULE = "Could not connect to 'drbd' generic netlink family\n"
 USAGE = ("usage: drbd_cli {drbdadm ARGS...|drbdsetup ARGS...|write KEY VALUE|read KEY|open|close|state|"
          "fault block|unblock|cut|heal|cut-at-sync}\n")
@@ -99,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         env = load_node_env()
-        reply = request(env.drbd_socket, req)
+        pos = [a for a in args[1:] if not a.startswith("-")]
+        slow = req["op"] == "cmd" and pos[:1] == ["primary"]
+        reply = request(env.drbd_socket, req, PRIMARY_TIMEOUT if slow else TIMEOUT)
     except (OSError, ValueError, KeyError, TypeError, DaemonDown):
         if req["op"] == "cmd":
             return _drbd_down(args[0], args[1:])

@@ -57,66 +57,20 @@ import json
 import os
 import signal
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hatui.demo.drbd_machine import CONNECTED, CONNECTING, PRIMARY, SECONDARY, DrbdMachine
-from hatui.demo.node_commands import CommandsMixin
-from hatui.lab.drbd_link import PeerLinkMixin
+from hatui.demo.drbd_machine import CONNECTED, CONNECTING, PRIMARY, SECONDARY
+from hatui.lab.drbd_fence import FenceRunnerMixin, load_fencing
+from hatui.lab.drbd_link import PeerLinkMixin, Verify
+from hatui.lab.drbd_shell import Shell, Sim, is_mutating
 from hatui.lab.drbd_wire import LINE_LIMIT, PeerSession, log, pair_doc
 from hatui.lab.drbd_store import (DiskStore, LabDrbdMachine, Meta, SyncPoint, block_diff, blocks_digest,
                                   key_error)
 from hatui.lab.node_env import NodeEnv, load_node_env
 
-VERBS = frozenset({"primary", "secondary", "connect", "disconnect", "invalidate", "invalidate-remote", "verify"})
 
-
-@dataclass
-class Verify:
-    """Coordinator: the invariant check after the pair became in sync (module docstring)."""
-
-    seq: int  # the push whose ack carries the follower's digest
-    digest: str  # of our own blocks when that push went out
-    source: str  # whose blocks are right if the disks differ
-    after: str  # "handshake" or "resync"
-    fetching: bool = False  # digests differed: the follower's blocks were asked for
-    touched: set[str] = field(default_factory=set)  # follower keys pushed since that request
-
-
-class _Sim:
-    """What :mod:`hatui.demo.formats` reads from a simulator: ``drbd`` and ``wall()``."""
-
-    def __init__(self, machine: DrbdMachine) -> None:
-        self.drbd = machine
-
-    def wall(self) -> float:
-        return time.time()
-
-
-class _Shell(CommandsMixin):
-    """The demo node shell's drbdadm/drbdsetup, on the lab daemon's machine."""
-
-    def __init__(self, sim: _Sim, node: str) -> None:
-        self.sim, self.node = sim, node  # type: ignore[assignment]
-
-    def run(self, argv: list[str]) -> dict[str, Any]:
-        prog, args = os.path.basename(argv[0]), list(argv[1:])
-        if prog == "drbdadm":
-            out, err, rc = self.cmd_drbdadm(args, "")
-        elif prog == "drbdsetup":
-            out, err, rc = self.cmd_drbdsetup(args, "")
-        else:
-            out, err, rc = "", f"{prog}: command not found\n", 127
-        return {"rc": rc, "stdout": out, "stderr": err}
-
-
-def is_mutating(argv: list[str]) -> bool:
-    pos = [a for a in argv[1:] if not a.startswith("-")]
-    return bool(pos) and pos[0] in VERBS
-
-
-class DrbdDaemon(PeerLinkMixin):
+class DrbdDaemon(PeerLinkMixin, FenceRunnerMixin):
     def __init__(self, env: NodeEnv, *, ping_interval: float = 0.2, ping_timeout: float = 1.0,
                  connect_retry: float = 0.5) -> None:
         self.env, self.local, self.peer = env, env.node, env.peer
@@ -124,8 +78,10 @@ class DrbdDaemon(PeerLinkMixin):
         self.ping_interval, self.ping_timeout, self.connect_retry = ping_interval, ping_timeout, connect_retry
         self.m = LabDrbdMachine(tuple(env.nodes), resource=env.resource, minor=env.minor,
                                 sync_rate_kib_s=env.sync_rate_kib_s, ping_timeout=ping_timeout,
-                                connect_retry=connect_retry, now=time.monotonic())
-        self.sim = _Sim(self.m)
+                                connect_retry=connect_retry, now=time.monotonic(),
+                                fencing=load_fencing(env.drbd_conf), run_helper=None)
+        self.helper_tasks: set[asyncio.Task] = set()
+        self.sim = Sim(self.m)
         self.store = DiskStore(env.disk_dir, env.data_dir)
         meta, blocks, fresh = self.store.load()
         me = self.m.node(self.local)
@@ -229,7 +185,7 @@ class DrbdDaemon(PeerLinkMixin):
     def run_op(self, name: str, req: dict) -> dict[str, Any]:
         op = req.get("op")
         if op == "cmd":
-            return _Shell(self.sim, name).run(req["argv"])
+            return Shell(self.sim, name).run(req["argv"])
         if op == "write":
             r = self.m.write(name, req["key"], req["value"])
             return {"rc": r.rc, "stderr": r.stderr} if r.rc else {"rc": 0}
@@ -257,6 +213,7 @@ class DrbdDaemon(PeerLinkMixin):
                 return {"rc": 1, "stderr": f"drbd-emu: {err or 'value must be a string'}\n"}
             if op == "read":
                 return {"rc": 0, "value": self.m.read(self.local, req["key"])}
+            await self.wait_resumed()  # suspended I/O (fencing): the write waits, then fails unacknowledged
         if op == "fault":
             return self.fault(req.get("kind"))
         if op == "cmd":
@@ -264,7 +221,9 @@ class DrbdDaemon(PeerLinkMixin):
             if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
                 return {"rc": 1, "stderr": "drbd-emu: argv must be a non-empty list of strings\n"}
             if not is_mutating(argv):
-                return _Shell(self.sim, self.local).run(argv)
+                return Shell(self.sim, self.local).run(argv)
+            if [a for a in argv[1:] if not a.startswith("-")][:1] == ["primary"] and "--force" not in argv:
+                await self.fence_before_promote()  # DRBD runs fence-peer first and the command waits
         elif op not in ("write", "open", "close"):
             return {"rc": 1, "stderr": f"drbd-emu: unknown op {op!r}\n"}
         return await (self.change_as_coordinator(req) if self.coordinator else self.change_as_follower(req))
@@ -279,6 +238,9 @@ class DrbdDaemon(PeerLinkMixin):
                 except (ConnectionError, asyncio.TimeoutError):
                     if self.session is not None:
                         self.session.close("PingAck did not arrive in time.")
+                    if req["op"] == "write":  # the lost link may have suspended I/O (fencing)
+                        self.start_helpers()
+                        await self.wait_resumed()
             reply = self.run_op(self.local, req)
             self.persist()
             return reply
@@ -293,6 +255,14 @@ class DrbdDaemon(PeerLinkMixin):
                     self.session.close("PingAck did not arrive in time.")
                 self.m.mark_unreplicated(self.local, req["key"])
                 self.persist()
+                if self.m.suspended(self.local) is not None:
+                    # Fencing: the peer did not confirm and is not yet known Outdated; this write
+                    # is acknowledged only if the fence-peer handler succeeds in time.
+                    self.start_helpers()
+                    await self.wait_resumed()
+                    if self.m.suspended(self.local) is not None:
+                        return {"rc": 5, "stderr": f"/dev/drbd{self.m.minor}: I/O suspended (fencing): write not "
+                                                   "acknowledged\n"}
         return reply
 
     async def forward(self, req: dict) -> dict[str, Any] | None:
@@ -352,6 +322,8 @@ class DrbdDaemon(PeerLinkMixin):
                     if done is not None:
                         self.verify_due = (done.source, "resync")
                     self.after_change()
+                self.m.check_unfence(self.local)
+                self.start_helpers()
             except Exception as exc:  # noqa: BLE001 - keep serving
                 log(f"tick failed: {exc!r}")
             await asyncio.sleep(0.1)

@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hatui.demo.drbd_machine import CONNECTED, CONNECTING, PRIMARY
@@ -70,8 +71,19 @@ from hatui.lab.drbd_wire import (LINE_LIMIT, PeerSession, adopt_pair, apply_node
                                  node_doc)
 from hatui.lab.node_env import NodeEnv
 
-if TYPE_CHECKING:
-    from hatui.lab.drbd_daemon import Verify
+
+
+@dataclass
+class Verify:
+    """Coordinator: the invariant check after the pair became in sync (module docstring)."""
+
+    seq: int  # the push whose ack carries the follower's digest
+    digest: str  # of our own blocks when that push went out
+    source: str  # whose blocks are right if the disks differ
+    after: str  # "handshake" or "resync"
+    fetching: bool = False  # digests differed: the follower's blocks were asked for
+    touched: set[str] = field(default_factory=set)  # follower keys pushed since that request
+
 
 class PeerLinkMixin:
     """The daemon's side of the peer protocol (mixed into ``DrbdDaemon``, which owns the state)."""

@@ -19,7 +19,7 @@ from hatui.demo.drbd_machine import DrbdMachine, DrbdNode, SyncJob
 
 LINE_LIMIT = 256 * 1024 * 1024  # an offer carries every block of the device
 NODE_FIELDS = ("role", "disk", "conn", "want_connect", "discard_my_data", "needs_full_sync", "open_count",
-               "generation", "written_kib", "sent_kib", "received_kib")
+               "generation", "written_kib", "sent_kib", "received_kib", "suspended", "peer_fenced")
 
 
 def log(message: str) -> None:

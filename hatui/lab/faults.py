@@ -7,12 +7,18 @@ crash NODE         SIGKILL every process in the node and take its links down (po
 restore NODE       links up, reboot state cleared, boot: DRBD Secondary, sshd, keepalived BACKUP
 cut-link           the replication link (eth1) down: DRBD loses its connection, VRRP is untouched
 heal-link          eth1 up again: DRBD reconnects and resyncs what changed
+partition NODE     NODE cut off both networks while everything on it keeps running: eth1 down
+                   (replication) and its public veth taken off the bridge (VRRP, SSH, clients,
+                   fencing), so its own eth0 stays up and keepalived there sees nothing wrong,
+                   as when a switch fails: neither node can fence the other
+heal               every link of both nodes up again (ends a partition, a cut link, a crash's links)
 stop-service …     ``systemctl stop UNIT`` on NODE (start-service: start)
 stop-keepalived    ``systemctl stop keepalived.service`` on NODE (start-keepalived: start)
 block-vrrp         each node's neighbour entry for the other points at a MAC nobody has: the
                    unicast VRRP adverts are lost, both nodes become MASTER and both hold the VIP
 unblock-vrrp       remove those entries
-split-brain        cut the link, promote the standby and write on both sides, heal the link:
+split-brain        cut the link, force the standby Primary (fencing has outdated it: only
+                   ``primary --force`` gets past that) and write on both sides, heal the link:
                    DRBD finds both sides changed and drops the connection (StandAlone)
 =================  ==========================================================================
 """
@@ -26,10 +32,10 @@ from hatui.lab.lab import NAMES, Lab
 from hatui.lab.netns import LabError
 from hatui.lab.node_setup import PY, boot, reboot_cleanup, wait_for
 
-KINDS = ("crash", "restore", "cut-link", "heal-link", "stop-service", "start-service", "stop-keepalived",
+KINDS = ("crash", "restore", "cut-link", "heal-link", "partition", "heal", "stop-service", "start-service", "stop-keepalived",
          "start-keepalived", "block-vrrp", "unblock-vrrp", "split-brain")
 BLACKHOLE_MAC = "02:00:00:00:00:00"  # locally administered, never used by a lab interface
-NEEDS_NODE = {"crash", "restore", "stop-service", "start-service", "stop-keepalived", "start-keepalived"}
+NEEDS_NODE = {"crash", "restore", "partition", "stop-service", "start-service", "stop-keepalived", "start-keepalived"}
 
 
 def inject(lab: Lab, kind: str, node: str | None = None, unit: str | None = None) -> str:
@@ -55,6 +61,17 @@ def inject(lab: Lab, kind: str, node: str | None = None, unit: str | None = None
             netns.set_link(node, dev, True)
         boot(files)
         return f"{node} restored: DRBD Secondary, sshd and keepalived (BACKUP, nopreempt) started"
+    if kind == "partition":
+        netns.set_link(node, "eth1", False)
+        netns.run(["ip", "link", "set", topology.node(node).host_veth, "nomaster"])
+        return (f"{node} partitioned: eth1 (replication) down, {topology.node(node).host_veth} off the bridge "
+                "(public: VRRP, SSH, clients, fencing)")
+    if kind == "heal":
+        for n in topology.NODES:
+            netns.run(["ip", "link", "set", n.host_veth, "master", topology.BRIDGE])
+            for dev in ("eth0", "eth1"):
+                netns.set_link(n.name, dev, True)
+        return "every link of both nodes up, both on the bridge"
     if kind in ("cut-link", "heal-link"):
         up = kind == "heal-link"
         for name in NAMES:
@@ -96,7 +113,9 @@ def _split_brain(lab: Lab) -> str:
     inject(lab, "cut-link")
     wait_for(lambda: all(lab.local_drbd(n).get("connection") != "Connected" for n in NAMES), 10,
              "DRBD did not notice the cut link")
-    netns.node_run(standby, ["drbdadm", "primary", "r0"], timeout=10)
+    # With fencing the active node froze I/O until its handler outdated the standby: wait for that.
+    wait_for(lambda: lab.local_drbd(active).get("suspended") is None, 20, f"{active}'s I/O stayed suspended")
+    netns.node_run(standby, ["drbdadm", "primary", "--force", "r0"], timeout=45)
     stamp = f"{time.time():.3f}"
     _drbd(standby, "write", f"split-{standby}", stamp)
     _drbd(active, "write", f"split-{active}", stamp)

@@ -1,7 +1,7 @@
-"""The node kit (``scripts/node/``): render its keepalived.conf and kit.conf.
+"""The node kit (``scripts/node/``): render its keepalived.conf, kit.conf and DRBD fencing sections.
 
-The kit itself is shell (``hatui-notify``, ``hatui-check``) so that it runs on
-any node without Python; this module only fills in its two configuration files,
+The kit itself is shell (``hatui-notify``, ``hatui-check``, ``hatui-fence-peer``) so
+that it runs on any node without Python; this module only fills in its configuration files,
 for the lab and for anyone scripting an install. Every value is validated
 before it is written: names by pattern, addresses by :mod:`ipaddress`, numbers
 by range, so nothing unchecked reaches keepalived's parser or a root shell that
@@ -17,6 +17,8 @@ from string import Template
 
 KIT_DIR = Path(__file__).resolve().parents[2] / "scripts" / "node"
 TEMPLATE = "keepalived.conf.in"
+FENCING_TEMPLATE = "drbd-fencing.res.in"
+FENCE_HANDLER = "hatui-fence-peer"
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # node, instance, resource names
 _IFACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,14}")  # Linux: at most 15 characters
@@ -130,6 +132,41 @@ def render_keepalived_conf(
     return template.substitute(values)
 
 
+def _host(value: object, what: str) -> str:
+    """An IP address or a host name; "" = not configured."""
+    text = str(value)
+    if text == "":
+        return text
+    try:
+        return _ip(text, what)
+    except KitError:
+        return _match(re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}"), text, what)
+
+
+def _names(value: object, what: str) -> str:
+    words = str(value).split()
+    if not words:
+        raise KitError(f"invalid {what}: {value!r} (at least one name)")
+    return " ".join(_match(_NAME, w, what) for w in words)
+
+
+def render_drbd_fencing(*, resource: str, kit_dir: str | Path) -> str:
+    """The DRBD resource's ``net { fencing ...; }`` and ``handlers`` sections (``drbd-fencing.res.in``)."""
+    template = Template((require_kit_dir() / FENCING_TEMPLATE).read_text())
+    return template.substitute(RESOURCE=_match(_NAME, resource, "DRBD resource"),
+                               KIT_DIR=_path(str(kit_dir).rstrip("/") or "/", "kit_dir"))
+
+
+def authorized_fence_key(public_key: str, kit_dir: str | Path) -> str:
+    """The peer's authorized_keys line for a fencing key: it can run ``hatui-fence-peer --serve`` and nothing else."""
+    key = " ".join(public_key.split()[:2])
+    if not re.fullmatch(r"(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+", key):
+        raise KitError(f"invalid public key for fencing: {public_key[:40]!r}")
+    handler = _path(f"{str(kit_dir).rstrip('/')}/{FENCE_HANDLER}", "kit_dir")
+    return (f'command="{handler} --serve",no-pty,no-port-forwarding,no-agent-forwarding,no-X11-forwarding,'
+            f"no-user-rc {key} hatui-fence\n")
+
+
 # kit.conf: setting name → (validator, default). Defaults are the seed's layout.
 _KIT_SETTINGS = {
     "node": (lambda v: _match(_NAME, v, "node name"), None),
@@ -146,6 +183,16 @@ _KIT_SETTINGS = {
     "step_timeout": (lambda v: str(_int(v, "step_timeout", 1, 600)), "10"),
     "promote_wait": (lambda v: str(_int(v, "promote_wait", 0, 120)), "5"),
     "nfs_port": (lambda v: str(_int(v, "nfs_port", 1, 65535)), "2049"),
+    # fencing (hatui-fence-peer): the peer on the PUBLIC network, the key that can only outdate it
+    "fence_peer": (lambda v: _host(v, "fence_peer"), ""),
+    "fence_user": (lambda v: _match(_NAME, v, "fence_user"), "root"),
+    "fence_port": (lambda v: str(_int(v, "fence_port", 1, 65535)), "22"),
+    "fence_key": (lambda v: _path(v, "fence_key"), "/etc/hatui/fence_ed25519"),
+    "fence_known_hosts": (lambda v: _path(v, "fence_known_hosts"), "/etc/hatui/fence_known_hosts"),
+    "fence_connect_timeout": (lambda v: str(_int(v, "fence_connect_timeout", 1, 60)), "3"),
+    "fence_timeout": (lambda v: str(_int(v, "fence_timeout", 1, 600)), "15"),
+    "fence_resources": (lambda v: _names(v, "fence_resources"), "r0"),
+    "fence_serve_wait": (lambda v: str(_int(v, "fence_serve_wait", 0, 120)), "5"),
 }
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from hatui.lab import netns, topology
 from hatui.lab.netns import LabError
-from hatui.lab.node_setup import (BACKING_DISK, HOST_MOUNT_POINTS, PY, NodeFiles, boot, node_env_for,
+from hatui.lab.node_setup import (BACKING_DISK, HOST_MOUNT_POINTS, PY, NodeFiles, boot, check_host_paths, node_env_for,
                                   prepare_disk, reboot_cleanup, setup_mounts, sshd_config, wait_for, write_wrappers)
 
 DEFAULT_DIR = Path("/var/lib/hatui-lab")
@@ -80,6 +80,7 @@ class Lab:
     def up(self, *, log=print) -> Path:
         """Build and boot the pair; returns the hatui config path. Idempotent when already up."""
         check_host()
+        check_host_paths()
         if self.is_up():
             log(f"lab already up: {self.config_path}")
             return self.config_path
@@ -149,6 +150,17 @@ class Lab:
                 host.chmod(0o600)
                 key.write_public_key(str(host) + ".pub")
             out[node.name] = Path(str(host) + ".pub").read_text().strip()
+            # The node's fencing key (kit/ is /etc/hatui on the node): the peer lets it run
+            # hatui-fence-peer --serve and nothing else.
+            kit_dir = self.files(node.name).sub("kit")
+            kit_dir.mkdir(parents=True, exist_ok=True)
+            fence = kit_dir / "fence_ed25519"
+            if not fence.exists():
+                key = asyncssh.generate_private_key("ssh-ed25519", comment=f"hatui-fence {node.name}")
+                key.write_private_key(str(fence))
+                fence.chmod(0o600)
+                key.write_public_key(str(fence) + ".pub")
+            out[f"fence-{node.name}"] = Path(str(fence) + ".pub").read_text().strip()
         return out
 
     def _write_node_files(self, node: topology.LabNode, files: NodeFiles, keys: dict[str, str]) -> None:
@@ -157,9 +169,11 @@ class Lab:
         etc = files.sub("etc")
         etc.mkdir(parents=True, exist_ok=True)
         node_env_for(node, NAMES).write(etc)
-        (etc / "authorized_keys").write_text(keys["client"] + "\n")
-        (etc / "sshd_config").write_text(sshd_config(node))
         peer = topology.peer(node.name)
+        (etc / "authorized_keys").write_text(keys["client"] + "\n" +
+                                             kit.authorized_fence_key(keys[f"fence-{peer.name}"], kit.KIT_DIR))
+        (etc / "drbd.res").write_text(kit.render_drbd_fencing(resource="r0", kit_dir=kit.KIT_DIR))
+        (etc / "sshd_config").write_text(sshd_config(node))
         (etc / "keepalived.conf").write_text(kit.render_keepalived_conf(
             node=node.name, priority=node.priority, instance=topology.INSTANCE, interface=topology.VIP_INTERFACE,
             vip=topology.VIP, vip_label=topology.VIP_LABEL, vrid=topology.VRID, advert_int=topology.ADVERT_INT,
@@ -170,7 +184,9 @@ class Lab:
             node=node.name, resource="r0", device="/dev/drbd0", mount_point="/srv/ha", fs_type="ext4",
             nfs_unit="nfs-server.service", dag_unit="airflow-dag-processor.service", vip=topology.VIP,
             vip_interface=topology.VIP_INTERFACE, journal="/var/lib/hatui/journal.jsonl", nfs_port=2049,
-            step_timeout=10))
+            step_timeout=10, fence_peer=peer.public_ip, fence_key="/etc/hatui/fence_ed25519",
+            fence_known_hosts="/etc/hatui/fence_known_hosts", fence_resources="r0"))
+        (kit_dir / "fence_known_hosts").write_text(f"{peer.public_ip} {keys[peer.name]}\n")
 
     def _write_config(self, keys: dict[str, str], *, with_disk: bool = True) -> None:
         q = json.dumps

@@ -10,6 +10,7 @@ node programs without namespaces point ``$HATUI_LAB_ETC`` (and
 Fixed in-node paths (inside the node's mount namespace):
 
 * ``/etc/hatui-lab/node.json``   this file (:class:`NodeEnv`)
+* ``/etc/hatui-lab/drbd.res``    the DRBD resource's fencing policy and handlers (from the node kit)
 * ``/run/hatui-lab/``            sockets, unit state, logs (a private tmpfs per node)
 * ``/var/lib/hatui-lab-disk/``   the node's backing disk (a real loop-device ext4 when possible)
 * ``/var/lib/hatui-lab-disk/data/``  the DRBD device's contents, one file per block key
@@ -87,6 +88,7 @@ class NodeEnv(_Record):
         "nfs_unit": "nfs-server.service", "dag_unit": "airflow-dag-processor.service",
         "keepalived_unit": "keepalived.service",
         "sync_rate_kib_s": 400 * 1024,  # emulated resync speed (each block key is 4 MiB)
+        "drbd_conf": None,  # the DRBD resource file (fencing policy, handlers); None: dont-care, no handlers
         "units": {}, "etc_dir": ETC_DIR, "run_dir": RUN_DIR,
     }
     node: str
@@ -106,6 +108,7 @@ class NodeEnv(_Record):
     dag_unit: str
     keepalived_unit: str
     sync_rate_kib_s: float
+    drbd_conf: str | None
     units: dict[str, UnitSpec]
     etc_dir: str
     run_dir: str

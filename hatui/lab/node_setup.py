@@ -3,8 +3,9 @@
 A node's host-side folder ``LAB_DIR/<node>/`` holds everything the node sees at
 fixed in-node paths (see :mod:`hatui.lab.node_env`)::
 
-    etc/      -> /etc/hatui-lab    node.json, sshd_config, host key, authorized_keys, keepalived.conf
-    kit/      -> /etc/hatui        the node kit's kit.conf
+    etc/      -> /etc/hatui-lab    node.json, sshd_config, host key, authorized_keys, keepalived.conf,
+                                   drbd.res (the kit's fencing policy and handlers)
+    kit/      -> /etc/hatui        the node kit's kit.conf, fencing key and the peer's host key
     journal/  -> /var/lib/hatui    the node kit's journal.jsonl
     run/      -> /run              sshd's privsep dir, pid files, /run/hatui-lab (sockets, unit state, logs)
     bashrc    -> /root/.bashrc     empty: the host's shell start-up (bash sources it for every
@@ -57,6 +58,33 @@ WRAPPERS = {
     "mount": "hatui.lab.mount_cmd mount",
     "umount": "hatui.lab.mount_cmd umount",
 }
+
+
+def host_paths() -> list[str]:
+    """What the node's programs need from the host: hatui's checkout and this Python (venv and base)."""
+    paths = {HATUI_ROOT, sys.prefix, sys.exec_prefix, sys.base_prefix, os.path.dirname(os.path.realpath(PY))}
+    return sorted(os.path.realpath(p) for p in paths)
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def check_host_paths() -> None:
+    """One clear error when hatui or its Python lies where every node mounts something else."""
+    hidden = [*HOST_MOUNT_POINTS, BIN_MOUNT, "/root/.bashrc"]
+    for path in host_paths():
+        for folder in hidden:
+            if _under(path, folder):
+                raise netns.LabError(f"{path} (hatui's checkout or its Python) lies under {folder}, which every lab "
+                                     "node mounts over: run hatui from a checkout and virtualenv elsewhere")
+
+
+def kept_paths(target: str) -> list[str]:
+    """Host paths below ``target`` (/tmp, /run) the node must still see once its own ``target`` is bound
+    there (outermost only: a checkout and its venv below one folder are kept once)."""
+    inside = sorted(p for p in host_paths() if _under(p, target) and p != target)
+    return [p for i, p in enumerate(inside) if not any(_under(p, q) for q in inside[:i])]
 
 
 def write_wrappers(bin_dir: Path) -> None:
@@ -116,7 +144,7 @@ def node_env_for(node: topology.LabNode, names: tuple[str, str]) -> NodeEnv:
                                              "-r", "/run/keepalived_vrrp.pid"),
                                        description="Keepalive Daemon (LVS and VRRP)", pid_file="/run/keepalived.pid"),
     }
-    return NodeEnv(node=node.name, peer=peer.name, nodes=names,
+    return NodeEnv(node=node.name, peer=peer.name, nodes=names, drbd_conf="/etc/hatui-lab/drbd.res",
                    repl_listen=f"{node.repl_ip}:{topology.REPL_PORT}", repl_peer=f"{peer.repl_ip}:{topology.REPL_PORT}",
                    disk_dir=DISK_MOUNT, mount_point=MOUNT_POINT, exports=(MOUNT_POINT,), units=units)
 
@@ -148,8 +176,19 @@ def setup_mounts(files: NodeFiles, loop_dev: str | None, bin_dir: Path) -> None:
         Path(path).mkdir(parents=True, exist_ok=True)
     def bind(target: str, source: Path | str) -> str:
         # The marker tells our own bind from a mount the host already had at that path.
-        return (f"mountpoint -q {target} && [ -e {target}/.hatui-lab-bound ] || mount --bind {source} {target}\n"
-                f"touch {target}/.hatui-lab-bound")
+        keep = kept_paths(target)
+        if not keep:
+            return (f"mountpoint -q {target} && [ -e {target}/.hatui-lab-bound ] || mount --bind {source} {target}\n"
+                    f"touch {target}/.hatui-lab-bound")
+        # hatui's checkout or Python lies below target (e.g. a clone in /tmp): bind each into the
+        # node's folder first (in the node's namespace only) and bring them along (--rbind), so the
+        # node's programs still find the interpreter and the code at the host's paths.
+        lines = [f"if ! {{ mountpoint -q {target} && [ -e {target}/.hatui-lab-bound ]; }}; then"]
+        for path in keep:
+            inner = shlex.quote(f"{source}/{os.path.relpath(path, target)}")
+            lines += [f"  mkdir -p {inner}", f"  mountpoint -q {inner} || mount --bind {shlex.quote(path)} {inner}"]
+        lines += [f"  mount --rbind {source} {target}", "fi", f"touch {target}/.hatui-lab-bound"]
+        return "\n".join(lines)
 
     # Order matters: /run and /tmp last, so a LAB_DIR below them stays reachable while binding.
     lines = ["set -e", f"mountpoint -q {BIN_MOUNT} && [ -e {BIN_MOUNT}/drbdadm ] || mount --bind {bin_dir} {BIN_MOUNT}"]
@@ -215,13 +254,25 @@ def boot(files: NodeFiles, *, start_keepalived: bool = True) -> None:
     """Start the node's programs as its boot would: DRBD, sshd, keepalived (services stay to the kit)."""
     name = files.name
     netns.node_spawn(name, [PY, "-m", "hatui.lab.drbd_daemon"], log=files.log("drbd.log"))
-    wait_for(lambda: (files.lab_run / "drbd.sock").exists(), 10, f"{name}: the DRBD emulator did not start "
-             f"(see {files.log('drbd.log')})")
+    try:
+        wait_for(lambda: (files.lab_run / "drbd.sock").exists(), 10, "")
+    except netns.LabError:
+        raise netns.LabError(f"{name}: the DRBD emulator did not start: {last_line(files.log('drbd.log'))} "
+                             f"(see {files.log('drbd.log')})") from None
     netns.node_spawn(name, ["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/hatui-lab/sshd_config"], log=files.log("sshd.log"))
     wait_for(lambda: (files.sub("run") / "sshd.pid").exists(), 10, f"{name}: sshd did not start "
              f"(see {files.log('sshd.log')})")
     if start_keepalived:
         netns.node_run(name, ["systemctl", "start", "keepalived.service"], timeout=20)
+
+
+def last_line(path: Path) -> str:
+    """The last non-empty line of a log (what went wrong, usually), or a note that there is none."""
+    try:
+        lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        lines = []
+    return lines[-1][:300] if lines else "no output"
 
 
 def wait_for(check, timeout: float, message: str, step: float = 0.05) -> None:

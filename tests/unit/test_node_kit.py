@@ -423,8 +423,12 @@ def test_drbd_check_needs_an_uptodate_local_disk(node: Node) -> None:
 
 
 def test_service_checks_are_role_aware(node: Node) -> None:
-    # Standby: services stopped is healthy.
+    # Standby: services stopped is healthy ...
+    (node.fake / "vip").unlink()
     assert node.check("nfs") == 0 and node.check("dag") == 0
+    # ... but not while holding the VIP with no Primary behind it (a refused takeover): give it up.
+    (node.fake / "vip").touch()
+    assert node.check("nfs") == 1 and node.check("dag") == 1
     # Active with both running: healthy.
     node.notify("MASTER")
     assert node.check("nfs") == 0 and node.check("dag") == 0

@@ -1,0 +1,111 @@
+"""Zero acknowledged writes lost when faults combine: DRBD fencing through the node kit, in the real lab.
+
+Without fencing, cutting the replication link and then crashing the active node
+lost every write acknowledged in between (64 in the issue's run). With the kit's
+``fencing resource-and-stonith`` and ``hatui-fence-peer`` the active node
+freezes I/O, outdates its peer over the public network by SSH, and only then
+acknowledges writes alone; the Outdated peer refuses to take over. In a full
+partition neither node can fence the other, so the active node keeps I/O
+frozen and the other refuses to promote. Either way the client's ``--verify``,
+through the VIP, reads back every write it was told is on disk.
+
+Runs after test_lab.py on the same lab; each test starts from whichever node is
+active and leaves the pair healthy.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.lab.conftest import active, healthy
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(180)]
+
+
+def until(check, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def journal(lab, name: str, since: float) -> list[dict]:
+    path = lab.files(name).sub("journal") / "journal.jsonl"
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [e for e in lines if float(e["ts"]) >= since]
+
+
+def verify_every_ack(lab) -> dict:
+    """The client's --verify through the VIP: every acknowledged record read back."""
+    out = subprocess.run(["ip", "netns", "exec", "client", sys.executable, "-m", "hatui.lab.client", "--target",
+                          "10.83.0.200:2049", "--verify", str(lab.client_log)], capture_output=True, text=True,
+                         timeout=120)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["lost"] == [] and out.returncode == 0, result
+    return result
+
+
+def start(lab_pair) -> tuple[str, str]:
+    doc = lab_pair.wait_status(healthy, timeout=90, what="healthy before the faults")
+    victim = active(doc)
+    assert victim is not None
+    survivor = next(n["name"] for n in doc["nodes"] if n["name"] != victim)
+    lab_pair.lab.client_start(interval=0.05)
+    time.sleep(1.5)
+    return victim, survivor
+
+
+def test_cut_link_then_crash_of_the_active_node_loses_no_acknowledged_write(lab_pair):
+    lab = lab_pair.lab
+    victim, survivor = start(lab_pair)
+    t0 = time.time()
+    lab_pair.fault("cut-link")
+    # The active node froze I/O, its handler outdated the peer over the public network, I/O resumed.
+    until(lambda: lab.local_drbd(survivor).get("disk") == "Outdated" and lab.local_drbd(victim).get("suspended")
+          is None, 20, "the survivor outdated and the active node's I/O resumed")
+    fence = [e for e in journal(lab, victim, t0) if e["step"] == "fence"]
+    assert fence and fence[-1]["ok"] and "(exit 4)" in fence[-1]["detail"], fence
+    time.sleep(4)  # the active node acknowledges writes the survivor does not have
+    lab_pair.fault("crash", victim)
+    t_crash = time.time()
+    time.sleep(10)  # keepalived on the survivor: MASTER (the guard refuses) or FAULT (hatui-check drbd)
+    me = lab.local_drbd(survivor)
+    assert me["role"] == "Secondary" and me["disk"] == "Outdated", me
+    promotes = [e for e in journal(lab, survivor, t_crash) if e["step"] == "promote"]
+    assert all(not e["ok"] and "local disk is Outdated" in e["detail"] for e in promotes), promotes
+    # The crashed node returns with the writes; the survivor resyncs from it; someone serves again.
+    lab_pair.fault("restore", victim)
+    lab_pair.fault("heal")
+    lab_pair.wait_status(healthy, timeout=90, what="healthy after restore and heal")
+    time.sleep(1)
+    lab.client_stop()
+    assert verify_every_ack(lab)["acked"] > 40
+
+
+def test_partition_of_the_active_node_then_heal_loses_no_acknowledged_write(lab_pair):
+    lab = lab_pair.lab
+    victim, survivor = start(lab_pair)
+    t0 = time.time()
+    lab_pair.fault("partition", victim)
+    # Nobody can reach the victim: its handler fails (exit 5) and I/O stays frozen ...
+    until(lambda: lab.local_drbd(victim).get("suspended") == "fencing", 20, "the active node freezes I/O")
+    until(lambda: any(e["step"] == "fence" and "(exit 5)" in e["detail"] for e in journal(lab, victim, t0)), 30,
+          "the active node's fence-peer reports the peer unreachable")
+    # ... and the survivor, MASTER now, cannot outdate it either: it refuses to promote.
+    until(lambda: any(e["step"] == "promote" and not e["ok"] for e in journal(lab, survivor, t0)), 30,
+          "the survivor's refused takeover")
+    assert lab.local_drbd(survivor)["role"] == "Secondary"
+    assert lab.local_drbd(victim).get("suspended") == "fencing"
+    refused = [e["detail"] for e in journal(lab, survivor, t0) if e["step"] == "promote"]
+    assert all("Refusing to be Primary while peer is not outdated" in d for d in refused), refused
+    lab_pair.fault("heal")
+    lab_pair.wait_status(healthy, timeout=90, what="healthy after the partition healed")
+    time.sleep(1)
+    lab.client_stop()
+    assert verify_every_ack(lab)["acked"] > 20
