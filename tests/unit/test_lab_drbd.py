@@ -471,3 +471,87 @@ def test_lost_final_push_or_ack_of_a_resync_resyncs_again_on_reconnect(request, 
         assert [node.api(op="read", key=k)["value"] for k in ("base", "cut-0", "cut-2", "after")] == \
             ["0", "c0", "c2", "A"], node.name
     assert "VERIFY FAILED" not in a.log.read_text()
+
+
+# ---- fencing (hatui.lab.drbd_fence): the kit's policy, handlers run as programs -------------------
+
+
+@pytest.fixture
+def fenced_pair(tmp_path: Path):
+    """A pair whose resource file says resource-and-stonith; fence-peer is a stub that exits with the
+    code in ``fence.rc`` (and logs its call and DRBD's environment)."""
+    handler = tmp_path / "fence-stub"
+    handler.write_text(f'#!/bin/sh\necho "$1 $DRBD_RESOURCE $DRBD_PEER_NODE_ID" >>{tmp_path}/fence.calls\n'
+                       f'exit "$(cat {tmp_path}/fence.rc)"\n')
+    handler.chmod(0o755)
+    (tmp_path / "fence.rc").write_text("5\n")
+    res = tmp_path / "r0.res"
+    res.write_text(f'resource r0 {{\n  net {{\n    fencing resource-and-stonith;\n  }}\n  handlers {{\n'
+                   f'    fence-peer "{handler} fence";\n    unfence-peer "{handler} unfence";\n  }}\n}}\n')
+    ports = {n: _free_port() for n in NAMES}
+    nodes = [Node(tmp_path, name, peer, ports) for name, peer in (("alpha", "beta"), ("beta", "alpha"))]
+    for node in nodes:
+        node.env.drbd_conf = str(res)
+        node.env.write(node.etc)
+    try:
+        for node in nodes:
+            node.start()
+        wait_for(lambda: in_sync(*nodes), what="initial connect")
+        yield (*nodes, tmp_path)
+    finally:
+        for node in nodes:
+            node.stop(signal.SIGKILL)
+
+
+def test_fencing_suspends_io_until_the_handler_outdates_the_peer_or_resume_io(fenced_pair) -> None:
+    a, b, tmp = fenced_pair
+    assert "fencing         resource-and-stonith;" in a.cmd("drbdsetup", "show", "r0")["stdout"]
+    assert 'fence-peer      "' in a.cmd("drbdadm", "dump", "r0")["stdout"]
+    assert a.cmd("drbdadm", "primary", "r0")["rc"] == 0
+    assert a.api(op="write", key="k0", value="0") == {"rc": 0}
+    _cut(a, b)
+    wait_for(lambda: (tmp / "fence.calls").exists(), what="fence-peer ran")
+    assert (tmp / "fence.calls").read_text().split() == ["fence", "r0", "1"]
+    # exit 5 (unreachable): I/O stays suspended; writes are not acknowledged
+    wait_for(lambda: "fence-peer" in a.log.read_text() and "exit 5" in a.log.read_text(), what="handler done")
+    assert a.me()["suspended"] == "fencing"
+    assert "r0 role:Primary suspended:fencing" in a.cmd("drbdadm", "status", "r0")["stdout"]
+    assert json.loads(a.cmd("drbdsetup", "status", "--json")["stdout"])[0]["suspended"] is True
+    assert a.api(op="write", key="k1", value="1")["rc"] != 0 and a.api(op="read", key="k1")["value"] is None
+    # the operator resumes by hand
+    assert a.cmd("drbdadm", "resume-io", "r0")["rc"] == 0
+    assert a.me()["suspended"] is None and a.api(op="write", key="k1", value="1") == {"rc": 0}
+
+
+def test_outdated_is_refused_where_drbd_refuses_it_persisted_and_cleared_by_resync(fenced_pair) -> None:
+    a, b, tmp = fenced_pair
+    assert a.cmd("drbdadm", "primary", "r0")["rc"] == 0
+    r = b.cmd("drbdadm", "outdate", "r0")
+    assert r["rc"] == 11 and "(-6) Refusing to be Outdated while Connected" in r["stderr"]
+    (tmp / "fence.rc").write_text("4\n")
+    _cut(a, b)
+    r = a.cmd("drbdadm", "outdate", "r0")
+    assert r["rc"] == 17 and "(-2) Need access to UpToDate data" in r["stderr"]
+    assert b.cli("drbdadm", "outdate", "r0").returncode == 0  # what the handler does over SSH
+    wait_for(lambda: a.me()["suspended"] is None, what="exit 4 resumes I/O")
+    assert a.api(op="write", key="k1", value="1") == {"rc": 0}
+    b.stop(signal.SIGKILL)  # Outdated survives a crash
+    b.start()
+    assert b.me()["disk"] == "Outdated"
+    r = b.cmd("drbdadm", "primary", "r0")
+    assert r["rc"] == 17 and "(-2) Need access to UpToDate data" in r["stderr"] and b.me()["role"] == "Secondary"
+    assert a.api(op="fault", kind="heal") == {"rc": 0}
+    wait_for(lambda: in_sync(a, b), timeout=20, what="resync clears Outdated")
+    assert b.disk_file("k1") == "1" and b.me()["disk"] == "UpToDate"
+    wait_for(lambda: "unfence" in (tmp / "fence.calls").read_text(), what="unfence-peer after the resync")
+
+
+def test_node_keeps_a_checkout_or_venv_under_tmp_reachable(monkeypatch) -> None:
+    from hatui.lab import netns, node_setup
+
+    monkeypatch.setattr(node_setup, "HATUI_ROOT", "/tmp/x/hatui")
+    monkeypatch.setattr(node_setup.sys, "prefix", "/tmp/x/hatui/.venv")
+    assert node_setup.kept_paths("/tmp") == ["/tmp/x/hatui"]  # outermost only
+    monkeypatch.setattr(node_setup, "HATUI_ROOT", "/srv/ha/hatui")
+    with pytest.raises(netns.LabError, match="lies under /srv/ha, which every lab node mounts over"):
+        node_setup.check_host_paths()

@@ -450,3 +450,87 @@ def test_kit_dir_is_in_the_checkout() -> None:
     for name in ("hatui-notify", "hatui-check"):
         assert os.access(kit.KIT_DIR / name, os.X_OK), name
     assert shutil.which("flock") and shutil.which("timeout")
+
+
+# ---- hatui-fence-peer (DRBD's fence-peer handler) with stub ssh / drbdadm ----------------------------
+
+FENCE = kit.KIT_DIR / "hatui-fence-peer"
+
+
+def _fence_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A node for the handler: kit.conf, journal, and stub ssh/drbdadm answering from files in tmp."""
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    (stubs / "ssh").write_text('#!/bin/sh\necho "ssh $*" >>"$FAKE/calls.log"\n'
+                               'cat "$FAKE/ssh.out" 2>/dev/null; exit "$(cat "$FAKE/ssh.rc")"\n')
+    (stubs / "drbdadm").write_text('#!/bin/sh\necho "drbdadm $*" >>"$FAKE/calls.log"\n'
+                                   'n=$(wc -l <"$FAKE/calls.log"); rc=$(sed -n "${n}p" "$FAKE/drbdadm.rcs")\n'
+                                   '[ -n "$rc" ] || rc=$(tail -n 1 "$FAKE/drbdadm.rcs")\n'
+                                   '[ "$rc" = 0 ] || echo "r0: State change failed: refused ($rc)" >&2; exit "$rc"\n')
+    for stub in stubs.iterdir():
+        stub.chmod(0o755)
+    conf = tmp_path / "kit.conf"
+    conf.write_text(kit.render_kit_conf(node="vm2", vip="10.83.0.200/24", vip_interface="eth0",
+                                        journal=str(tmp_path / "journal.jsonl"), fence_peer="10.83.0.12",
+                                        fence_serve_wait=1))
+    return {"PATH": f"{stubs}:/usr/bin:/bin", "FAKE": str(tmp_path), "HATUI_KIT_CONF": str(conf), **extra}
+
+
+def _fence(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[int, list[dict], list[str]]:
+    out = subprocess.run(["/bin/sh", str(FENCE), *args], env=env, capture_output=True, text=True, timeout=20)
+    lines = [json.loads(x) for x in (tmp_path / "journal.jsonl").read_text().splitlines()]
+    calls = (tmp_path / "calls.log").read_text().splitlines() if (tmp_path / "calls.log").exists() else []
+    return out.returncode, lines, calls
+
+
+@pytest.mark.parametrize("ssh_rc, expected", [(4, 4), (3, 3), (6, 6), (7, 7), (255, 5), (1, 5)])
+def test_fence_peer_reaches_the_peer_by_ssh_and_maps_exit_codes(tmp_path: Path, ssh_rc: int, expected: int) -> None:
+    env = _fence_env(tmp_path, DRBD_RESOURCE="r0")
+    (tmp_path / "ssh.rc").write_text(f"{ssh_rc}\n")
+    rc, lines, calls = _fence(tmp_path, env, "fence")
+    assert rc == expected
+    [call] = calls
+    assert "root@10.83.0.12 outdate r0" in call  # the public address, DRBD's resource
+    assert "BatchMode=yes" in call and "StrictHostKeyChecking=yes" in call and "-i /etc/hatui/fence_ed25519" in call
+    assert lines[-1]["step"] == "fence" and lines[-1]["ok"] is (expected == 4)
+    assert ("I/O resumes" in lines[-1]["detail"]) is (expected in (4, 7))
+
+
+def test_fence_peer_without_a_configured_peer_is_unreachable(tmp_path: Path) -> None:
+    env = _fence_env(tmp_path)
+    conf = Path(env["HATUI_KIT_CONF"])
+    conf.write_text(conf.read_text().replace("FENCE_PEER='10.83.0.12'", "FENCE_PEER=''"))
+    rc, lines, calls = _fence(tmp_path, env, "fence")
+    assert rc == 5 and calls == [] and "FENCE_PEER not set" in lines[-1]["detail"]
+
+
+@pytest.mark.parametrize("rcs, expected", [("0", 4), ("5", 3), ("17", 6), ("20", 5), ("11\n11\n0", 4)])
+def test_serve_outdates_only_through_drbdadm_and_maps_its_refusals(tmp_path: Path, rcs: str, expected: int) -> None:
+    env = _fence_env(tmp_path, SSH_ORIGINAL_COMMAND="outdate r0", SSH_CLIENT="10.83.0.2 40000 22")
+    (tmp_path / "drbdadm.rcs").write_text(rcs + "\n")
+    rc, lines, calls = _fence(tmp_path, env, "--serve")
+    assert rc == expected
+    assert set(calls) == {"drbdadm outdate r0"}  # retried while still connected (11), nothing else run
+    assert "10.83.0.2" in lines[-1]["detail"] and lines[-1]["ok"] is (expected == 4)
+
+
+@pytest.mark.parametrize("command", ["outdate r1", "primary r0", "outdate r0; rm -rf /", "outdate", "sh -c id",
+                                     "outdate -r0", ""])
+def test_serve_refuses_anything_but_outdate_or_unfence_of_its_resources(tmp_path: Path, command: str) -> None:
+    env = _fence_env(tmp_path, SSH_ORIGINAL_COMMAND=command, SSH_CLIENT="10.83.0.2 40000 22")
+    (tmp_path / "drbdadm.rcs").write_text("0\n")
+    rc, lines, calls = _fence(tmp_path, env, "--serve")
+    assert rc == 1 and calls == [] and "refused" in lines[-1]["detail"] and lines[-1]["ok"] is False
+
+
+def test_unfence_tells_the_peer_and_authorized_key_is_forced(tmp_path: Path) -> None:
+    env = _fence_env(tmp_path, DRBD_RESOURCE="r0")
+    (tmp_path / "ssh.rc").write_text("0\n")
+    rc, lines, calls = _fence(tmp_path, env, "unfence")
+    assert rc == 0 and calls[-1].endswith("root@10.83.0.12 unfence r0")
+    line = kit.authorized_fence_key("ssh-ed25519 AAAAC3Nza hatui-fence vm2", "/opt/kit")
+    assert line.startswith('command="/opt/kit/hatui-fence-peer --serve",no-pty,no-port-forwarding,')
+    with pytest.raises(kit.KitError):
+        kit.authorized_fence_key('ssh-ed25519 AAAA" evil', "/opt/kit")
+    res = kit.render_drbd_fencing(resource="r0", kit_dir="/opt/kit")
+    assert "fencing resource-and-stonith;" in res and 'fence-peer "/opt/kit/hatui-fence-peer fence";' in res
