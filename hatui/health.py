@@ -183,6 +183,10 @@ def _vrrp_split(snap: ClusterSnapshot) -> Finding:
         hint = (f"Stop keepalived on {other} (systemctl stop {snap.config.keepalived.unit} on {other}) so the VIP "
                 f"stays with the DRBD Primary {primary}; then fix the VRRP path between the nodes (protocol 112, "
                 "multicast/unicast peers, firewall) and start it again once adverts flow.")
+    elif len(primaries) == 2:
+        serves = "both nodes are DRBD Primary as well: the data is diverging (see the split brain)"
+        hint = ("Resolve the DRBD split first (hatui resync split-brain, after checking what each side has); "
+                "then stop keepalived on the node whose data was discarded and fix the VRRP path.")
     else:
         serves = "which node is the only DRBD Primary is not established"
         hint = ("Establish which node is DRBD Primary (drbdadm status on both) before touching keepalived; "

@@ -101,7 +101,7 @@ def node_layers(snap: ClusterSnapshot, name: str) -> tuple[LayerState, ...]:
                          (catalog.UNITS, catalog.DAG_HEALTH))
     rows.append(dag)
     for res in cfg.drbd:
-        rows.extend(_storage(node, res, active))
+        rows.extend(_storage(snap, node, res, active))
     return tuple(rows)
 
 
@@ -153,7 +153,7 @@ def _keepalived(snap: ClusterSnapshot, node: NodeSnapshot, active: bool) -> Laye
     return LayerState(Layer.KEEPALIVED, _word(vrrp.state), detail, health, sources)
 
 
-def _storage(node: NodeSnapshot, res, active: bool) -> list[LayerState]:
+def _storage(snap: ClusterSnapshot, node: NodeSnapshot, res, active: bool) -> list[LayerState]:
     r = node.resource(res.resource)
     mount = node.mounts.get(res.resource)
     role = r.role if r is not None else None
@@ -180,6 +180,8 @@ def _storage(node: NodeSnapshot, res, active: bool) -> list[LayerState]:
         bad_disk = any(d.disk != DiskState.UPTODATE for d in r.devices)
         dhealth = Severity.CRITICAL if role == Role.PRIMARY and bad_disk else (
             Severity.WARNING if bad_disk else Severity.OK)
+        if role == Role.PRIMARY and snap.facts.resources[res.resource].both_primary:
+            dhealth = Severity.CRITICAL  # two Primaries: diverging data, whatever each disk says
         drow = LayerState(Layer.DRBD, _word(role), f"{res.resource} {disks}", dhealth, dsrc, res.resource)
         lrow = _link(r, res.resource)
     disk = node.disks.get(res.resource)

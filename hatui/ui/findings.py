@@ -20,7 +20,7 @@ def finding_content(finding: Finding) -> Content:
 def finding_message(finding: Finding) -> Content:
     """A root flush left; what it explains indented under it ("└"), so the cause reads first."""
     where = f"{finding.node} " if finding.node else ""
-    lead = ("" if finding.root else "  └ ", cells.MUTED)
+    lead = ("" if finding.root else "└ ", cells.MUTED)
     return Content.assemble(lead, cells.severity(finding.severity), (f" [{where}{finding.layer.value}] ", cells.MUTED),
                             finding.message)
 

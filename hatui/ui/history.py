@@ -158,12 +158,18 @@ class RoleTracker:
             move("active node unreachable", name, None, None, "failover expected", Kind.DEGRADED)
         # A node that just became unreachable did not "release" anything we can see.
         if roles.vip != prev.vip and not (not roles.vip and set(prev.vip) <= set(lost)):
-            if roles.vip:
+            if len(roles.vip) == 2:  # a split, not a move: no budget applies
+                move(f"VIP on BOTH {_names(roles.vip)}", _names(roles.vip), None, None,
+                     f"VRRP split; was {_names(prev.vip)}", Kind.DEGRADED)
+            elif roles.vip:
                 move(f"VIP → {_names(roles.vip)}", _names(roles.vip), "vip", timing.vip, f"was {_names(prev.vip)}")
             else:
                 move("VIP released", _names(prev.vip), None, None, "nobody holds it")
         if roles.primary != prev.primary and not (not roles.primary and set(prev.primary) <= set(lost)):
-            if roles.primary:
+            if len(roles.primary) == 2:
+                move(f"DRBD Primary on BOTH {_names(roles.primary)}", _names(roles.primary), None, None,
+                     f"diverging data; was {_names(prev.primary)}", Kind.SPLIT_BRAIN)
+            elif roles.primary:
                 move(f"DRBD Primary → {_names(roles.primary)}", _names(roles.primary), "promote", timing.promote,
                      f"was {_names(prev.primary)}")
             else:
