@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests import TEST_FIXTURES
+
 import json
 import os
 import shutil
@@ -19,7 +21,7 @@ from hatui.probes import catalog
 from hatui.states import Severity
 from tests.builders import EXAMPLE, config
 
-FIXTURES = Path(os.environ.get("HATUI_FIXTURES", Path(__file__).resolve().parents[3] / "shared" / "fixtures"))
+FIXTURES = TEST_FIXTURES
 
 
 def capture_from_sim(sim: ClusterSim, folder: Path) -> None:

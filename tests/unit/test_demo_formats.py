@@ -1,6 +1,8 @@
-"""Rendered outputs have the shapes of the real fixtures (shared/fixtures)."""
+"""Rendered outputs have the shapes of the real fixtures (tests/fixtures)."""
 
 from __future__ import annotations
+
+from tests import TEST_FIXTURES
 
 import json
 from pathlib import Path
@@ -12,7 +14,7 @@ from hatui.demo.cluster_sim import ClusterSim
 from hatui.demo.node_shell import NodeShell
 from hatui.probes.script import Probe, build_script, split_sections
 
-FIXTURES = Path("/work/shared/fixtures")
+FIXTURES = TEST_FIXTURES
 
 
 def fixture(name: str) -> object:

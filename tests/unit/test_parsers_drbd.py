@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests import TEST_FIXTURES
+
 import json
 import os
 from pathlib import Path
@@ -18,7 +20,7 @@ from hatui.probes.drbd import (
 )
 from hatui.states import ConnectionState, DiskState, ReplicationState, Role, UnknownState
 
-FIXTURES = Path(os.environ.get("HATUI_FIXTURES") or Path(__file__).resolve().parents[3] / "shared" / "fixtures")
+FIXTURES = TEST_FIXTURES
 
 
 def fixture(name: str) -> str:

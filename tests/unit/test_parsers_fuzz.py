@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests import TEST_FIXTURES
+
 import json
 import os
 from pathlib import Path
@@ -36,7 +38,7 @@ from hatui.probes.records import (
 from hatui.probes.storage import parse_findmnt, parse_lsblk
 from hatui.probes.systemd import parse_systemctl_show
 
-FIXTURES = Path(os.environ.get("HATUI_FIXTURES") or Path(__file__).resolve().parents[3] / "shared" / "fixtures")
+FIXTURES = TEST_FIXTURES
 
 PARSERS = [
     (parse_drbd, DrbdReport),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests import TEST_FIXTURES
+
 import json
 import os
 from pathlib import Path
@@ -11,7 +13,7 @@ import pytest
 from hatui.probes.keepalived import parse_keepalived_data, parse_keepalived_json
 from hatui.states import UnknownState, VrrpState
 
-FIXTURES = Path(os.environ.get("HATUI_FIXTURES") or Path(__file__).resolve().parents[3] / "shared" / "fixtures")
+FIXTURES = TEST_FIXTURES
 
 
 def test_json_backup():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests import TEST_FIXTURES
+
 import json
 import os
 from pathlib import Path
@@ -9,7 +11,7 @@ from pathlib import Path
 from hatui.probes.net import interfaces_holding, parse_ip_addr
 from hatui.probes.records import IpReport
 
-FIXTURES = Path(os.environ.get("HATUI_FIXTURES") or Path(__file__).resolve().parents[3] / "shared" / "fixtures")
+FIXTURES = TEST_FIXTURES
 
 
 def test_fixture_vip_on_eth0():
