@@ -13,9 +13,11 @@ lab emulator alike) DRBD 9's behaviour:
   or 7 (peer fenced), otherwise it stays suspended until ``drbdadm resume-io``
   or the connection comes back (then the peer has every write again).
 * A disconnected node with fencing that is asked to become Primary first
-  calls ``fence-peer``; unless the peer is then known Outdated/fenced the
-  promotion is refused ("(-7) Refusing to be Primary while peer is not
-  outdated"); exit 6 (the peer is Primary) outdates this node instead.
+  calls ``fence-peer``: 4/7 or 5 with an UpToDate disk (DRBD: "peer is
+  unreachable, assumed to be dead") let it promote; 6 (the peer is Primary)
+  outdates this node; otherwise "(-7) Refusing to be Primary while peer is not
+  outdated". A crashed Primary is thus replaced; in a partition the old Primary
+  stays frozen, so the split brain that follows holds no acknowledged write on it.
 * ``drbdadm outdate``: refused on a Primary ((-2), exit 17), on a connected
   node ((-6), exit 11) and on a disk below Outdated ((-16), exit 5); an
   Outdated disk cannot be promoted ((-2), exit 17) until a resync makes it
@@ -150,6 +152,12 @@ class FencingMixin:
             self._log(call.node, f"fence-peer helper returned {rc} ({meaning})")
             self._log(call.node, "pdsk( DUnknown -> Outdated )")
             self._resume(node, meaning)
+            return
+        if rc == PEER_UNREACHABLE and node.role != PRIMARY and node.disk == UPTODATE:
+            # DRBD: a disconnected UpToDate Secondary whose peer cannot be reached may be promoted
+            # ("assumed to be dead"); a Primary's frozen I/O, though, resumes only on 4 or 7.
+            node.peer_fenced = rc
+            self._log(call.node, "fence-peer helper returned 5 (peer is unreachable, assumed to be dead)")
             return
         if rc == PEER_REFUSED and node.role != PRIMARY and node.disk == UPTODATE:
             self._log(call.node, "Peer is primary, outdating myself.")

@@ -46,7 +46,12 @@ node-id 0), as DRBD's online verify followed by a reconnect would. So the pair
 never stays UpToDate/UpToDate while its disks silently differ.
 
 A restarted daemon comes up as a rebooted node does: Secondary, Connecting,
-disk as persisted (``DrbdMachine.restore``).
+disk as persisted (``DrbdMachine.restore``; an Outdated disk stays Outdated).
+
+Fencing (:mod:`hatui.lab.drbd_fence`): the policy and handlers come from
+``env.drbd_conf``; the handlers the machine asks for run as programs on this
+node; a write on suspended I/O waits, then fails unacknowledged; ``primary`` on
+a disconnected node runs fence-peer first.
 """
 
 from __future__ import annotations
