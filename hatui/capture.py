@@ -6,6 +6,7 @@ Layout (documented in README)::
       config.toml          optional; else the usual config lookup
       vm2/                 one folder per node, named as in the config
         drbd.txt           any of: drbdsetup status --json, drbdadm status, /proc/drbd
+        drbdconf.txt       drbdsetup show (or drbdadm dump): the fencing policy
         ip.json            ip -j addr
         keepalived.json    keepalived JSON dump (or the SIGUSR1 text dump)
         units.txt          systemctl show -p Id,LoadState,ActiveState,SubState,MainPID,ActiveEnterTimestamp …
@@ -37,6 +38,9 @@ from hatui.probes.script import Section
 
 _EXTENSIONS = (".txt", ".json", ".out", ".log")
 _ALIASES = (
+    ("drbdsetup-show", catalog.DRBD_CONFIG),
+    ("drbdadm-dump", catalog.DRBD_CONFIG),
+    ("drbdconf", catalog.DRBD_CONFIG),
     ("proc-drbd", catalog.DRBD),
     ("drbdsetup", catalog.DRBD),
     ("drbdadm", catalog.DRBD),

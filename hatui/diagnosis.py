@@ -41,6 +41,8 @@ ROOT_ORDER: tuple[str, ...] = (
     "primary-disk-bad",
     "standalone",
     "replication-down",
+    "io-suspended",
+    "data-loss-window",
     "sync-in-progress",
     "keepalived-down",
     "fs-not-mounted",
@@ -63,7 +65,7 @@ _DIVERGED = (
     ("keepalived-fault", ANY), ("drbd-no-primary", ANY), *_VIP_MOVED,
 )
 _NODE_GONE = (
-    ("replication-down", ANY), ("drbd-no-primary", ANY), ("peer-disk-not-uptodate", ANY), *_VIP_MOVED,
+    ("replication-down", ANY), ("data-loss-window", ANY), ("io-suspended", ANY), ("drbd-no-primary", ANY), ("peer-disk-not-uptodate", ANY), *_VIP_MOVED,
     # the survivor's layers while (or because) its takeover has not finished
     ("fs-not-mounted", OTHER), ("nfs-down-active", OTHER), ("dag-down-active", OTHER), ("exports-missing", OTHER),
     ("dag-health-failed", OTHER),
@@ -81,8 +83,9 @@ EXPLAINS: dict[str, tuple[tuple[str, str], ...]] = {
     "disk-missing": _DISK_GONE,
     "disk-ro": _DISK_GONE,
     "primary-disk-bad": (*_SERVICES_SAME, *_VIP_MOVED),
-    "standalone": (("replication-down", ANY), ("peer-disk-not-uptodate", ANY)),
-    "replication-down": (("peer-disk-not-uptodate", ANY), ("data-loss-window", ANY)),
+    "standalone": (("replication-down", ANY), ("peer-disk-not-uptodate", ANY), ("data-loss-window", ANY),
+                   ("io-suspended", ANY)),
+    "replication-down": (("peer-disk-not-uptodate", ANY), ("data-loss-window", ANY), ("io-suspended", ANY)),
     "sync-in-progress": (("peer-disk-not-uptodate", ANY),),
     # keepalived's notify_stop releases the role: stopped on the Primary, nothing serves.
     "keepalived-down": (("drbd-no-primary", ANY), *_VIP_MOVED),

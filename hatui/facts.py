@@ -63,10 +63,22 @@ class ResourceFacts:
     standalone: tuple[str, ...]  # nodes whose connection is StandAlone (will not reconnect)
     resync: Resync | None
     peer_disks: dict[str, object]  # node → the disk state its peer reports for it
+    fencing: dict[str, str]  # node → fencing policy its DRBD runs (absent: not known)
+    suspended: dict[str, str]  # node → why its I/O is suspended ("fencing", "user", …, "unknown reason")
+    exposed: dict[str, int | None]  # Primary → KiB its unreachable peer lacks: the data-loss window
+    disks: dict[str, object]  # node → its own disk state (answered nodes)
 
     @property
     def both_primary(self) -> bool:
         return len(self.primaries) == 2
+
+    @property
+    def policy(self) -> str | None:
+        """The fencing policy (the Primary's if the nodes differ; None when unknown)."""
+        for node in (*self.primaries, *self.fencing):
+            if node in self.fencing:
+                return self.fencing[node]
+        return None
 
     @property
     def may_have_other_primary(self) -> bool:
@@ -101,6 +113,32 @@ class PairFacts:
     @property
     def main(self) -> ResourceFacts:
         return self.resources[self.first]
+
+    def takeover_safe(self, node: str) -> tuple[bool | None, str]:
+        """Could ``node`` (the standby) take over now without losing an acknowledged write? (yes/no/unknown, why)"""
+        if node in self.unknown_nodes:
+            return None, "its state is unknown"
+        for res in self.resources.values():
+            disk = res.disks.get(node) or res.peer_disks.get(node)
+            own = res.roles.get(node)
+            if own == Role.PRIMARY:
+                return None, "it is the Primary"
+            if disk in (DiskState.OUTDATED, DiskState.INCONSISTENT, DiskState.DISKLESS, DiskState.FAILED):
+                return False, f"its disk of {res.name} is {disk}"
+            if res.resync is not None and res.resync.target == node:
+                return False, f"resync of {res.name} to it unfinished"
+            if res.exposed:
+                primary = next(iter(res.exposed))
+                return False, f"{primary} acknowledged writes {node} never got (link down, {node} not outdated)"
+            if res.connected is False:
+                if any(r == "fencing" for r in res.suspended.values()):
+                    return True, "no write was acknowledged since the link broke (I/O frozen by fencing)"
+                if res.policy == "resource-and-stonith":
+                    return True, "fencing would have outdated it before any write went unreplicated"
+                return None, f"replication of {res.name} is down and fencing is {res.policy or 'unknown'}"
+            if res.connected is None:
+                return None, f"replication state of {res.name} unknown"
+        return True, "connected and UpToDate"
 
     def unsafe_to_arm(self, node: str) -> str | None:
         """Why starting keepalived on ``node`` (which lets the node kit take over) is unsafe now.
@@ -157,6 +195,36 @@ def _role(snap: ClusterSnapshot, node: NodeSnapshot, resource: str) -> object:
     return None
 
 
+def _data_safety(snap: ClusterSnapshot, name: str) -> tuple[dict[str, str], dict[str, str], dict[str, int | None]]:
+    """Fencing policy and suspended I/O per node; and each Primary acknowledging writes its peer
+    does not get while nothing outdated the peer (the window in which a crash loses them)."""
+    fencing: dict[str, str] = {}
+    suspended: dict[str, str] = {}
+    exposed: dict[str, int | None] = {}
+    for node in snap.nodes:
+        if not node.reachable:
+            continue
+        if name in node.fencing:
+            fencing[node.name] = node.fencing[name]
+        res = node.resource(name)
+        if res is None:
+            continue
+        connected = any(c.connection == ConnectionState.CONNECTED for c in res.connections)
+        if res.suspended:
+            inferred = "fencing" if fencing.get(node.name) == "resource-and-stonith" and not connected else None
+            suspended[node.name] = res.suspended_reason or inferred or "reason not reported"
+            continue
+        if res.role != Role.PRIMARY or connected or not res.connections:
+            continue
+        devs = [d for c in res.connections for d in c.peer_devices]
+        if any(d.peer_disk in (DiskState.OUTDATED, DiskState.INCONSISTENT, DiskState.FAILED, DiskState.DISKLESS)
+               for d in devs):
+            continue  # the peer was outdated (fenced) or cannot take over anyway
+        known = [d.out_of_sync_kib for d in devs if d.out_of_sync_kib is not None]
+        exposed[node.name] = sum(known) if known else None
+    return fencing, suspended, exposed
+
+
 def _resource_facts(snap: ClusterSnapshot, name: str) -> ResourceFacts:
     roles = {n.name: _role(snap, n, name) for n in snap.nodes}
     primaries = tuple(n for n, r in roles.items() if r == Role.PRIMARY)
@@ -186,7 +254,15 @@ def _resource_facts(snap: ClusterSnapshot, name: str) -> ResourceFacts:
                     source, target = (node.name, peer) if side == "source" else (peer, node.name)
                     resync = Resync(name, source, target, str(dev.replication), dev.sync_percent,
                                     dev.eta_seconds, dev.out_of_sync_kib)
-    return ResourceFacts(name, roles, primaries, unknown, connected, tuple(standalone), resync, peer_disks)
+    fencing, suspended, exposed = _data_safety(snap, name)
+    disks = {}
+    for node in snap.nodes:
+        res = node.resource(name) if node.reachable else None
+        if res is not None and res.devices and res.devices[0].disk is not None:
+            worst = [d.disk for d in res.devices if d.disk != DiskState.UPTODATE]
+            disks[node.name] = worst[0] if worst else DiskState.UPTODATE
+    return ResourceFacts(name, roles, primaries, unknown, connected, tuple(standalone), resync, peer_disks,
+                         fencing, suspended, exposed, disks)
 
 
 def _split_brain(snap: ClusterSnapshot, resources: dict[str, ResourceFacts]) -> bool:

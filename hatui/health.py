@@ -301,6 +301,39 @@ def _peer_device_findings(snap: ClusterSnapshot, node: NodeSnapshot, name: str) 
 
 
 @rule
+def data_safety(snap: ClusterSnapshot) -> Iterator[Finding]:
+    """Frozen I/O, and the window in which a crash of the Primary loses acknowledged writes."""
+    for res in snap.config.drbd:
+        rf = snap.facts.resources[res.resource]
+        for name, why in rf.suspended.items():
+            peer = snap.peer_of(name).name
+            hint = (f"Establish {peer}'s state first (its console, IPMI): only if it is down or its disk is "
+                    f"Outdated, `drbdadm resume-io {res.resource}` on {name} lets writes through again — never "
+                    f"while {peer} may be Primary.")
+            if why == "fencing":
+                hint = (f"The fence-peer handler could not outdate {peer} (peer unreachable over the other "
+                        f"network?). {hint}")
+            yield Finding(CRIT, Layer.DRBD, f"I/O on {name} is suspended ({why}): DRBD {res.resource} acknowledges "
+                          "no write, clients block — no acknowledged write can be lost meanwhile", hint,
+                          "io-suspended", name)
+        for name, kib in rf.exposed.items():
+            peer = snap.peer_of(name).name
+            if snap.peer_of(name).reachable:
+                hint = (f"Restore the replication link (DRBD resyncs by itself). Until then `drbdadm outdate "
+                        f"{res.resource}` on {peer} makes any takeover refuse; the node kit's fencing "
+                        "(resource-and-stonith) does that by itself.")
+            else:
+                hint = (f"Bring {peer} back so it resyncs from {name}. Should {name} fail first, {peer} must not "
+                        f"take over: on its console, `drbdadm outdate {res.resource}` before keepalived starts; "
+                        "the node kit's fencing (resource-and-stonith) does that by itself.")
+            amount = f"{kib} KiB out of sync" if kib is not None else "out-of-sync amount not reported"
+            yield Finding(CRIT, Layer.REPLICATION, f"DATA-LOSS WINDOW on DRBD {res.resource}: {name} acknowledges "
+                          f"writes {peer} does not get, and nothing outdated {peer} (fencing "
+                          f"{rf.policy or 'unknown'}); {amount}: if {name} crashed now, {peer} could be promoted "
+                          "without those writes", hint, "data-loss-window", name)
+
+
+@rule
 def filesystem(snap: ClusterSnapshot) -> Iterator[Finding]:
     facts = snap.facts
     for node in _up(snap):

@@ -182,7 +182,17 @@ def _storage(snap: ClusterSnapshot, node: NodeSnapshot, res, active: bool) -> li
             Severity.WARNING if bad_disk else Severity.OK)
         if role == Role.PRIMARY and snap.facts.resources[res.resource].both_primary:
             dhealth = Severity.CRITICAL  # two Primaries: diverging data, whatever each disk says
-        drow = LayerState(Layer.DRBD, _word(role), f"{res.resource} {disks}", dhealth, dsrc, res.resource)
+        rf = snap.facts.resources[res.resource]
+        detail = f"{res.resource} {disks}"
+        if node.name in rf.suspended:
+            detail += f", I/O SUSPENDED ({rf.suspended[node.name]})"
+            dhealth = Severity.CRITICAL
+        if node.name in rf.fencing:
+            detail += f", fencing {rf.fencing[node.name]}"
+        if role != Role.PRIMARY and rf.primaries:
+            safe, _why = snap.facts.takeover_safe(node.name)
+            detail += {True: ", takeover safe", False: ", takeover UNSAFE", None: ", takeover unknown"}[safe]
+        drow = LayerState(Layer.DRBD, _word(role), detail, dhealth, dsrc + (catalog.DRBD_CONFIG,), res.resource)
         lrow = _link(r, res.resource)
     disk = node.disks.get(res.resource)
     ksrc = (catalog.disk_section(res.resource),)

@@ -118,6 +118,7 @@ class NodeSnapshot:
     # Sections whose layer is unknown, and why: "not reported" (no output at all) or
     # "could not be read: …" (output hatui could not parse). Neither means healthy or broken.
     unread: dict[str, str] = field(default_factory=dict)
+    fencing: dict[str, str] = field(default_factory=dict)  # resource → fencing policy (absent: unknown)
 
     @property
     def answered(self) -> bool:

@@ -14,6 +14,7 @@ from hatui.errors import FailureKind
 from hatui.model import NodeSnapshot
 from hatui.probes import catalog
 from hatui.probes.drbd import parse_drbd
+from hatui.probes.drbd_config import parse_fencing
 from hatui.probes.journal import JournalEntry, parse_journal
 from hatui.probes.keepalived import parse_keepalived_data, parse_keepalived_json
 from hatui.probes.net import interfaces_holding, parse_ip_addr
@@ -56,6 +57,12 @@ def _disk_for(section: Section | None, unread: dict[str, str]) -> BlockDevice | 
     if report.error:
         unread[section.name] = f"could not be read: {report.error}"
     return report.devices[0] if report.devices else None
+
+
+def _fencing(section: Section | None) -> dict[str, str]:
+    if section is None or not section.ok:
+        return {}
+    return parse_fencing(section.text)
 
 
 def expected_sections(config: Config) -> tuple[str, ...]:
@@ -152,6 +159,7 @@ def build_node_snapshot(
         mounts=mounts,
         disks=disks,
         unread=unread,
+        fencing=_fencing(sections.get(catalog.DRBD_CONFIG)),
         cluster_stack=parse_pgrep(stack_section.text) if stack_section else None,
         clock=_clock(sections.get(catalog.CLOCK)),
         dag_health=sections.get(catalog.DAG_HEALTH),

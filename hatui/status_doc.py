@@ -72,6 +72,12 @@ def _node(snap: ClusterSnapshot, node: NodeSnapshot) -> dict[str, Any]:
     if node.reachable and node.drbd is not None:
         doc["drbd_source"] = node.drbd.source
         doc["drbd"] = [_drbd(r) for r in node.drbd.resources]
+        for entry in doc["drbd"]:
+            rf = snap.facts.resources.get(entry["resource"])
+            entry["fencing"] = rf.fencing.get(node.name) if rf else None
+            entry["suspended"] = rf.suspended.get(node.name) if rf else None
+    safe, why = snap.facts.takeover_safe(node.name)
+    doc["takeover"] = {"safe": safe, "why": why}
     if node.vrrp is not None:
         doc["keepalived"] = {
             "instance": node.vrrp.name,

@@ -62,7 +62,8 @@ def healthy() -> ClusterSnapshot:
 
 
 def cluster(a: NodeSnapshot, b: NodeSnapshot) -> ClusterSnapshot:
-    snap = ClusterSnapshot(config=config(), nodes=(a, b), taken_at=time.time())
+    # Taken when the newer of the two answers came in (scenarios pin node times to a fixed clock).
+    snap = ClusterSnapshot(config=config(), nodes=(a, b), taken_at=max(a.polled_at, b.polled_at))
     findings, verdict = evaluate(snap)
     return dataclasses.replace(snap, findings=findings, verdict=verdict)
 

@@ -18,6 +18,7 @@ from hatui.probes.script import Probe
 PROBE_TIMEOUT = 5
 
 DRBD = "drbd"
+DRBD_CONFIG = "drbdconf"  # drbdsetup show / drbdadm dump: the fencing policy
 IP = "ip"
 KEEPALIVED = "keepalived"
 UNITS = "units"
@@ -62,6 +63,7 @@ def poll_probes(config: Config, *, include_slow: bool) -> list[Probe]:
             _cmd(config, "drbdadm", "status"),
             _cmd(config, "cat", "/proc/drbd"),
         )),
+        Probe(DRBD_CONFIG, (_cmd(config, "drbdsetup", "show"), _cmd(config, "drbdadm", "dump"))),
         Probe(IP, (_cmd(config, "ip", "-j", "addr", "show", timeout=False),)),
         Probe(KEEPALIVED, ("_ka_json",)),
         Probe(UNITS, (_cmd(

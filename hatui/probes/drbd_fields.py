@@ -200,6 +200,7 @@ def tree_resource(res: dict, implied: bool) -> DrbdResource:
         devices=devices,
         connections=tuple(connections),
         suspended=(False if implied else None) if suspended is None else suspended != "no",
+        suspended_reason=suspended if suspended not in (None, "no", "yes") else None,
     )
 
 

@@ -65,6 +65,7 @@ class DrbdResource:
     devices: tuple[DrbdDevice, ...] = ()
     connections: tuple[DrbdConnection, ...] = ()
     suspended: bool | None = None
+    suspended_reason: str | None = None  # "fencing", "user", "no-data", "quorum" (text status only)
 
 
 @dataclass(frozen=True)

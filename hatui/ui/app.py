@@ -205,8 +205,9 @@ class HatuiApp(ActionsMixin, App):
         main = self.main
         main.show_snapshot(snap, self.freshness(), views, speeds, self.poll_error)
         main.add_events(events)
-        # The incident story merges these with the action's own steps (no duplicates).
-        main.add_timing(self.roles.update(snap))
+        moves = self.roles.update(snap)
+        if not self.action_running:  # during an action its own steps are the story's rows
+            main.add_timing(moves)
         main.add_timing(self.journals.update(snap, self.action_at))
         if isinstance(self.screen, DetailScreen):
             self.screen.show(snap)

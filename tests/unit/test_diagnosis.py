@@ -172,3 +172,42 @@ def test_a_hung_node_does_not_hold_back_the_other() -> None:
         await pair_.poller.close()
 
     asyncio.run(scenario())
+
+
+def test_data_loss_window_and_fencing_states() -> None:
+    from hatui.probes.drbd_config import parse_fencing
+
+    cut = dict(connection=ConnectionState.CONNECTING, peer_disk=DiskState.DUNKNOWN, peer_role=Role.UNKNOWN,
+               replication=ReplicationState.OFF)
+    a, c = pair()
+    a = dataclasses.replace(b.set_drbd(a, **cut), fencing={"r0": "dont-care"})
+    c = dataclasses.replace(b.set_drbd(c, **cut), fencing={"r0": "dont-care"})
+    snap = b.cluster(a, c)
+    window = next(f for f in snap.findings if f.code == "data-loss-window")
+    assert window.severity == Severity.CRITICAL and window.caused_by == "replication-down"
+    assert snap.findings[0].code == "replication-down" and snap.findings[0].severity == Severity.CRITICAL
+    assert "fencing dont-care" in window.message and "drbdadm outdate r0` on vm12" in window.hint
+    assert snap.facts.takeover_safe("vm12")[0] is False
+    # The kit's fencing outdated the peer: no window, the standby cannot take over, and says why.
+    a2 = b.set_drbd(a, peer_disk=DiskState.OUTDATED)
+    c2 = b.set_drbd(c, disk=DiskState.OUTDATED)
+    fenced = b.cluster(a2, c2)
+    assert "data-loss-window" not in {f.code for f in fenced.findings}
+    assert fenced.facts.takeover_safe("vm12") == (False, "its disk of r0 is Outdated")
+    vm12_drbd = next(r for r in node_layers(fenced, "vm12") if r.layer == Layer.DRBD)
+    assert "takeover UNSAFE" in vm12_drbd.detail and "fencing dont-care" in vm12_drbd.detail
+    # Frozen I/O (resource-and-stonith, handler failed): CRITICAL, but no window.
+    res = dataclasses.replace(a.drbd.resources[0], suspended=True, suspended_reason=None)
+    a3 = dataclasses.replace(a, drbd=dataclasses.replace(a.drbd, resources=(res,)),
+                             fencing={"r0": "resource-and-stonith"})
+    frozen = b.cluster(a3, c)
+    codes = {f.code: f for f in frozen.findings}
+    assert "data-loss-window" not in codes and "suspended (fencing)" in codes["io-suspended"].message
+    assert "resume-io" in codes["io-suspended"].hint and "never while vm12 may be Primary" in codes["io-suspended"].hint
+    assert frozen.facts.takeover_safe("vm12")[0] is True
+    assert status_document(frozen)["nodes"][0]["drbd"][0]["suspended"] == "fencing"
+    # The policy as drbdsetup show / drbdadm dump print it (defaults left out).
+    assert parse_fencing("resource r0 {\n    net {\n        fencing resource-and-stonith;\n    }\n}\n"
+                         "resource \"r1\" {\n    options {\n    }\n}\n") == {"r0": "resource-and-stonith",
+                                                                        "r1": "dont-care"}
+    assert parse_fencing("not a config") == {}

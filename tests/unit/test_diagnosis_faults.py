@@ -18,7 +18,7 @@ import re
 
 import pytest
 
-from hatui.demo.drbd_machine import PRIMARY, STANDALONE
+from hatui.demo.drbd_machine import INCONSISTENT, OUTDATED, PRIMARY, STANDALONE
 from hatui.diagnosis import ROOT_ORDER
 from hatui.model import ClusterSnapshot
 from hatui.states import Severity
@@ -87,7 +87,10 @@ def expected_root(pair: SimPair) -> str | None:
     if d.sync is not None and d.sync.kind == "resync":
         warning.append("sync-in-progress")
     elif not d.connected(names[0]):
-        warning.append("replication-down")
+        # A Primary still acknowledging writes its unfenced peer misses: a data-loss window (CRITICAL).
+        exposed = any(d.node(p).suspended is None and d.peer(p).disk not in (OUTDATED, INCONSISTENT)
+                      for p in primaries)
+        (critical if exposed else warning).append("replication-down")
     for found in (critical, warning):
         if found:
             return min(found, key=lambda c: ROOT_ORDER.index(c) if c in ROOT_ORDER else len(ROOT_ORDER))
