@@ -62,7 +62,8 @@ _DIVERGED = (
     ("drbd-both-primary", ANY), ("standalone", ANY), ("replication-down", ANY), ("peer-disk-not-uptodate", ANY),
     ("fs-not-mounted", ANY), ("fs-mounted-on-secondary", ANY), ("nfs-down-active", ANY), ("dag-down-active", ANY),
     ("nfs-on-secondary", ANY), ("dag-on-secondary", ANY), ("exports-missing", ANY), ("dag-health-failed", ANY),
-    ("keepalived-fault", ANY), ("drbd-no-primary", ANY), *_VIP_MOVED,
+    ("keepalived-fault", ANY), ("drbd-no-primary", ANY), ("io-suspended", ANY), ("data-loss-window", ANY),
+    *_VIP_MOVED,
 )
 _NODE_GONE = (
     ("replication-down", ANY), ("data-loss-window", ANY), ("io-suspended", ANY), ("drbd-no-primary", ANY), ("peer-disk-not-uptodate", ANY), *_VIP_MOVED,

@@ -80,6 +80,10 @@ def node_failures(snap: ClusterSnapshot) -> Iterator[Finding]:
                 hint = (hint + " " if hint else "") + (
                     f"{peer.name} serves. Bring {node.name} back (power, console): it rejoins as Secondary and "
                     f"resyncs from {peer.name}; it does not take the role back by itself.")
+            elif facts.takeover_safe(peer.name)[0] is False:
+                hint = (hint + " " if hint else "") + (
+                    f"Bring {node.name} back (power, console): its disk has the writes {peer.name} lacks, and "
+                    f"{peer.name} resyncs from it. Do not force {peer.name} Primary: that loses those writes.")
             else:
                 hint = (hint + " " if hint else "") + (
                     f"Before any manual takeover establish that {node.name} is really down (its console, IPMI "
@@ -95,6 +99,10 @@ def _takeover_text(snap: ClusterSnapshot, down: NodeSnapshot, survivor: NodeSnap
         was_active = down.last_known is not None and down.last_known.drbd_role(facts.first) == Role.PRIMARY
         return (f"{survivor.name} took over and serves alone" if was_active
                 else f"{survivor.name} serves alone: the pair has no standby")
+    safe, why = facts.takeover_safe(survivor.name)
+    if safe is False:
+        return (f"{survivor.name} will not take over: {why} — the node kit's guard refuses, and forcing it "
+                f"would lose the writes {down.name} acknowledged")
     since = down.unreachable_since if down.unreachable_since is not None else snap.taken_at
     elapsed = max(0.0, snap.taken_at - since)
     if elapsed <= budget:
@@ -184,7 +192,7 @@ def _vrrp_split(snap: ClusterSnapshot) -> Finding:
                 f"stays with the DRBD Primary {primary}; then fix the VRRP path between the nodes (protocol 112, "
                 "multicast/unicast peers, firewall) and start it again once adverts flow.")
     elif len(primaries) == 2:
-        serves = "both nodes are DRBD Primary as well: the data is diverging (see the split brain)"
+        serves = "both nodes are DRBD Primary as well (see DRBD)"
         hint = ("Resolve the DRBD split first (hatui resync split-brain, after checking what each side has); "
                 "then stop keepalived on the node whose data was discarded and fix the VRRP path.")
     else:
@@ -207,7 +215,15 @@ def drbd_roles(snap: ClusterSnapshot) -> Iterator[Finding]:
                 yield Finding(CRIT, Layer.DRBD, f"DRBD resource {name} is not up on {node.name}",
                               f"`drbdadm up {name}` on {node.name} (check the backing disk first).",
                               "drbd-resource-down", node.name)
-        if rf.both_primary:
+        frozen = [n for n in rf.primaries if n in rf.suspended]
+        if rf.both_primary and len(frozen) == 1:
+            writer = next(n for n in rf.primaries if n not in frozen)
+            yield Finding(CRIT, Layer.DRBD, f"DRBD {name} is Primary on BOTH nodes, but {frozen[0]}'s I/O is frozen "
+                          f"by fencing: only {writer} acknowledges writes, nothing has diverged yet",
+                          f"Keep {frozen[0]} frozen (no resume-io): {writer} holds the newer data. When the nodes "
+                          f"see each other again, {frozen[0]} must give up the role; DRBD then resyncs it from "
+                          f"{writer}.", "drbd-both-primary")
+        elif rf.both_primary:
             yield Finding(CRIT, Layer.DRBD, f"DRBD {name} is Primary on BOTH nodes: data is diverging",
                           "Decide which node's data survives before anything else: stop the services on the "
                           "other node and demote it; its changes are lost when the split brain is resolved "

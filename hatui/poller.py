@@ -51,6 +51,11 @@ class ClusterPoller:
     def node_names(self) -> tuple[str, ...]:
         return self.config.node_names
 
+    @property
+    def ready(self) -> bool:
+        """Every node has answered (or failed) at least once: a snapshot shows no "not polled yet"."""
+        return all(name in self.latest for name in self.node_names)
+
     def script_for(self, nonce: str, cycle: int = 0) -> str:
         """The batched script of one node's cycle (slow probes every ``health_every`` cycles)."""
         every = self.config.services.dag_processor.health_every

@@ -103,6 +103,7 @@ class ClusterSim(NotifyKitMixin, VrrpMixin):
         step_delay: float = 1.0,
         heartbeat_interval: float = 5.0,
         sync_rate_kib_s: float = 40 * 1024,
+        fencing: str = "resource-and-stonith",
         wall_clock: Callable[[], float] | None = None,
         now: float = 0.0,
     ) -> None:
@@ -119,7 +120,7 @@ class ClusterSim(NotifyKitMixin, VrrpMixin):
         self.vrrp_blocked = False
         seed = {"export/README": "hatui demo share", "export/data-0001": "initial"}
         self.drbd = DrbdMachine(names, resource=resource, primary=names[0], blocks=seed,
-                                sync_rate_kib_s=sync_rate_kib_s, now=now)
+                                sync_rate_kib_s=sync_rate_kib_s, now=now, fencing=fencing)
         self.nodes: dict[str, SimNode] = {}
         wall = self.wall()
         for name, prio, addr in zip(names, priorities, addresses):
@@ -339,15 +340,27 @@ class ClusterSim(NotifyKitMixin, VrrpMixin):
             self.drbd.write(name, f"sync/{i:04d}", f"{self.wall():.3f}")
         self.drbd.heal_link()
 
+    def partition(self, name: str) -> None:
+        """Both links of ``name`` cut: replication, and the public network its fence-peer handler and
+        VRRP use (hatui's own path to the node stays, as over a separate admin network)."""
+        self.drbd.public_cut.add(name)
+        self.vrrp_blocked = True
+        self.drbd.cut_link()
+
+    def heal_partition(self) -> None:
+        self.drbd.public_cut.clear()
+        self.vrrp_blocked = False
+        self.drbd.heal_link()
+
     FAULTS = ("crash", "restore", "cut-link", "heal-link", "stop-service", "start-service",
               "stop-keepalived", "start-keepalived", "block-vrrp", "unblock-vrrp", "split-brain",
-              "hang", "unhang", "drop", "sync")
+              "hang", "unhang", "drop", "sync", "partition", "heal-partition")
 
     def fault(self, kind: str, node: str | None = None, unit: str | None = None) -> str:
         """Dispatch a fault by name (``hatui-sim fault``, the thread handle, the TUI)."""
         kind = kind.replace("_", "-")
         needs_node = {"crash", "restore", "stop-service", "start-service", "stop-keepalived",
-                      "start-keepalived", "hang", "unhang", "drop"}
+                      "start-keepalived", "hang", "unhang", "drop", "partition"}
         if kind not in self.FAULTS:
             raise ValueError(f"unknown fault {kind!r}; one of: {', '.join(self.FAULTS)}")
         if kind in needs_node:
@@ -362,6 +375,7 @@ class ClusterSim(NotifyKitMixin, VrrpMixin):
         simple: dict[str, Callable[[], None]] = {
             "cut-link": self.cut_link, "heal-link": self.heal_link, "block-vrrp": self.block_vrrp,
             "unblock-vrrp": self.unblock_vrrp, "split-brain": self.split_brain, "sync": self.sync,
+            "heal-partition": self.heal_partition,
         }
         if kind in simple:
             simple[kind]()

@@ -156,7 +156,7 @@ class HatuiApp(ActionsMixin, App):
             except TimeoutError:
                 pass
 
-    async def _poll(self, node: str | None) -> ClusterSnapshot:
+    async def _poll(self, node: str | None) -> ClusterSnapshot | None:
         assert self.poller is not None
         if node is None:
             async with self.poll_lock:
@@ -166,7 +166,9 @@ class HatuiApp(ActionsMixin, App):
         assert isinstance(self.poller, ClusterPoller)  # per-node loops run only for it (start_polling)
         # It bounds each node itself; joining an in-flight poll needs no lock.
         await asyncio.wait_for(self.poller.poll_node(node), self.poll_timeout())
-        return self.poller.assemble()
+        # Until every node has answered (or failed) once, a snapshot would show the others as
+        # unreachable when they are only not asked yet: wait for the first round.
+        return self.poller.assemble() if self.poller.ready else None
 
     async def poll_once(self, node: str | None = None) -> None:
         assert self.poller is not None
@@ -179,8 +181,9 @@ class HatuiApp(ActionsMixin, App):
         except Exception as exc:  # a bug must not stop the console: show it and keep polling
             self._poll_failed(f"{type(exc).__name__}: {exc}")
         else:
-            self.poll_error = None
-            self.apply_snapshot(snap)
+            if snap is not None:
+                self.poll_error = None
+                self.apply_snapshot(snap)
         self.poll_count += 1
 
     def _poll_failed(self, message: str) -> None:

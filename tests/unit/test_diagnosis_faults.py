@@ -30,7 +30,7 @@ FAULTS = (
     "stop-service vm2 nfs", "stop-service vm2 dag", "stop-service vm12 nfs", "start-service vm2 nfs",
     "start-service vm12 nfs", "stop-keepalived vm2", "stop-keepalived vm12", "start-keepalived vm2",
     "start-keepalived vm12", "block-vrrp", "unblock-vrrp", "split-brain", "hang vm2", "hang vm12",
-    "unhang vm2", "unhang vm12", "drop vm2", "drop vm12", "sync",
+    "unhang vm2", "unhang vm12", "drop vm2", "drop vm12", "sync", "partition vm2", "heal-partition",
 )
 
 FORBIDDEN = re.compile(r"systemctl start|drbdadm primary|hatui failover|hatui failback|^mount |[;:.] mount |"
