@@ -70,26 +70,34 @@ def node_failures(snap: ClusterSnapshot) -> Iterator[Finding]:
             message += f" (for {age_text(snap.taken_at - node.unreachable_since)})"
         if role is not None:
             # Its peer's DRBD still sees it Connected: alive, just not answering hatui.
-            message += (f"; DRBD on {peer.name} still sees it Connected and {role}, so the node is up "
-                        "and keeps its role")
-            hint = (hint + " " if hint else "") + (f"No failover happens while {node.name} keeps the role; "
-                                                   "check it on its console (load, disk, sshd).")
+            message += f"; DRBD on {peer.name} still sees it Connected and {role}, so the node is up"
+            if role == Role.PRIMARY:
+                message += " and keeps its role"
+                hint = _then(hint, f"No failover happens while {node.name} keeps the Primary role.")
         elif peer.reachable:
             message += "; " + _takeover_text(snap, node, peer)
             if facts.serving.get(peer.name) and peer.name in facts.active:
-                hint = (hint + " " if hint else "") + (
+                hint = _then(hint, (
                     f"{peer.name} serves. Bring {node.name} back (power, console): it rejoins as Secondary and "
-                    f"resyncs from {peer.name}; it does not take the role back by itself.")
+                    f"resyncs from {peer.name}; it does not take the role back by itself."))
             elif facts.takeover_safe(peer.name)[0] is False:
-                hint = (hint + " " if hint else "") + (
+                hint = _then(hint, (
                     f"Bring {node.name} back (power, console): its disk has the writes {peer.name} lacks, and "
-                    f"{peer.name} resyncs from it. Do not force {peer.name} Primary: that loses those writes.")
+                    f"{peer.name} resyncs from it. Do not force {peer.name} Primary: that loses those writes."))
             else:
-                hint = (hint + " " if hint else "") + (
+                hint = _then(hint, (
                     f"Before any manual takeover establish that {node.name} is really down (its console, IPMI "
-                    f"or hypervisor): a node that is only cut off may still be Primary.")
+                    f"or hypervisor): a node that is only cut off may still be Primary."))
         yield Finding(CRIT, Layer.NODE, message, hint or "Check the node's power, network and sshd.",
                       failure_code(node), node.name)
+
+
+def _then(first: str, then: str) -> str:
+    """Two hint sentences as one: the transport's next step, then what the pair's state adds."""
+    first = first.strip()
+    if first and first[-1] not in ".!?":
+        first += "."
+    return f"{first} {then}" if first else then
 
 
 def _takeover_text(snap: ClusterSnapshot, down: NodeSnapshot, survivor: NodeSnapshot) -> str:
@@ -158,7 +166,8 @@ def keepalived_state(snap: ClusterSnapshot) -> Iterator[Finding]:
         running = unit_running(node, unit)
         if running is False:
             yield Finding(WARN, Layer.KEEPALIVED, f"keepalived is not running on {node.name}: it cannot take over",
-                          f"systemctl start {unit} on {node.name}.", "keepalived-down", node.name,
+                          f"systemctl start {unit} on {node.name} (if it was stopped to end a VRRP split, fix the "
+                          "VRRP path between the nodes first).", "keepalived-down", node.name,
                           acts=Act.START_KEEPALIVED)
             continue
         if node.vrrp is None:
