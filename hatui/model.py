@@ -29,7 +29,7 @@ from hatui.probes.records import (
 )
 from hatui.probes.journal import JournalEntry
 from hatui.probes.script import Section
-from hatui.states import Role, Severity
+from hatui.states import Severity
 
 if TYPE_CHECKING:
     from hatui.facts import PairFacts
