@@ -222,6 +222,10 @@ from hatui.lab.commands import register as _register_lab  # noqa: E402
 
 _register_lab(main)
 
+from hatui.cli_fleet import register as _register_fleet  # noqa: E402  (status --all, --pair, serve, history, demo --pairs)
+
+_register_fleet(main)
+
 
 if __name__ == "__main__":
     main()
