@@ -100,6 +100,24 @@ def healthy(doc: dict) -> bool:
     return doc["verdict"] == "OK"
 
 
+# A node that stops answering is reported by how it failed, and which class a crash shows depends on
+# timing (links down: the connect times out; sshd killed with the links up: refused; mid-poll: dropped
+# or hung). Tests assert the class, not one code.
+NODE_DOWN = frozenset({"connection-refused", "connect-timed-out", "connection-dropped", "node-hung"})
+
+
+def root(doc: dict) -> dict:
+    """The first finding: the root of the most severe incident (status --json orders them as a tree)."""
+    first = doc["findings"][0]
+    assert first["root"] and first["caused_by"] is None, first
+    return first
+
+
+def consequences(doc: dict, cause: dict) -> set[str]:
+    """Codes of the findings shown under ``cause``."""
+    return {f["code"] for f in doc["findings"] if f.get("caused_by") == cause["code"] and not f["root"]}
+
+
 @pytest.fixture(scope="session")
 def lab_pair():
     why = _why_no_lab()

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tests.lab.conftest import active, healthy
+from tests.lab.conftest import NODE_DOWN, active, consequences, healthy, root
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
 
@@ -89,20 +89,30 @@ def test_crash_of_the_active_node_fails_over_on_its_own_and_loses_no_acknowledge
     lab_pair.wait_status(healthy, what="healthy before the crash")
     lab.client_start(interval=0.05)
     time.sleep(2)
+    t_crash = time.time()
     lab_pair.fault("crash", "vm2")
     doc = lab_pair.wait_status(lambda d: active(d) == "vm12" and node(d, "vm12")["layers"]["nfs"]["state"] == "active",
                                timeout=60, what="vm12 takes over")
-    assert doc["verdict"] == "CRITICAL" and "node-unreachable" in codes(doc)
+    # The root is vm2's failure, by class; what the survivor shows meanwhile hangs under it: the link is
+    # down, and its peer's disk is Outdated (its fence-peer found vm2 unreachable and DRBD assumed it dead).
+    cause = root(doc)
+    assert doc["verdict"] == "CRITICAL" and cause["code"] in NODE_DOWN and cause["node"] == "vm2", cause
+    assert node(doc, "vm2")["failure"] == cause["code"] and not node(doc, "vm2")["reachable"]
+    assert codes(doc) - {cause["code"]} <= consequences(doc, cause), doc["findings"]
+    assert node(doc, "vm12")["drbd"][0]["peers"][0]["peer_disk"] in ("Outdated", "DUnknown")
     time.sleep(2)  # the client writes through vm12 for a while
     lab.client_stop()
     # The automatic takeover, from vm12's journal, against the seed's sequence.
     res = lab_pair.hatui("timeline", "--auto", "--json")
     assert res.exit_code == 0, res.stderr
-    runs = res.doc
-    assert runs and runs[-1]["node"] == "vm12"
-    phases = [s["phase"] for s in runs[-1]["steps"]]
+    incidents = res.doc
+    assert incidents and incidents[-1]["kind"] == "TAKEOVER" and "vm12" in incidents[-1]["title"], incidents
+    # (The CLI, which did not watch the pair, joins journal entries less than 120 s apart into one story,
+    # so the earlier vrrp-blocked test's aborted takeover on vm12 may be in it: look from the crash on.)
+    rows = [r for r in incidents[-1]["rows"] if r["node"] == "vm12" and r["start"] >= t_crash]
+    phases = [r["phase"] for r in rows]
     assert phases[:2] == ["detect", "vip"] and {"promote", "mount", "services", "available"} <= set(phases)
-    assert all(s["status"] == "ok" for s in runs[-1]["steps"])
+    assert all(r["outcome"] == "ok" for r in rows), "\n".join(f"{r['step']} {r['outcome']} {r['note']}" for r in rows)
     # Every write the client saw acknowledged is there, read back through the VIP.
     verify = subprocess.run(["ip", "netns", "exec", "client", sys.executable, "-m", "hatui.lab.client", "--target",
                              "10.83.0.200:2049", "--verify", str(lab.client_log)], capture_output=True, text=True,
