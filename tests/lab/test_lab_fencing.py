@@ -5,10 +5,12 @@ lost every write acknowledged in between (64 in the issue's run). With the kit's
 ``fencing resource-and-stonith`` and ``hatui-fence-peer`` the active node
 freezes I/O, outdates its peer over the public network by SSH, and only then
 acknowledges writes alone; the Outdated peer refuses to take over. In a full
-partition neither node can fence the other: the active node keeps I/O
-frozen, the other (assuming it dead, as DRBD does) may take over, so a split
-brain that follows holds no acknowledged write on the frozen side. Either way the client's ``--verify``,
-through the VIP, reads back every write it was told is on disk.
+partition neither node can fence the other: the active node keeps I/O frozen
+and, frozen, gives up the VIP (``hatui-check drbd`` fails, keepalived goes
+FAULT); the other (assuming it dead, as DRBD does) takes over. The split brain
+found at the heal holds no acknowledged write on the frozen side, which is the
+victim of hatui's own ``resync split-brain``. Either way the client's
+``--verify``, through the VIP, reads back every write it was told is on disk.
 
 Runs after test_lab.py on the same lab; each test starts from whichever node is
 active and leaves the pair healthy.
@@ -23,7 +25,7 @@ import time
 
 import pytest
 
-from tests.lab.conftest import active, healthy
+from tests.lab.conftest import active, healthy, root
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(180)]
 
@@ -89,25 +91,47 @@ def test_cut_link_then_crash_of_the_active_node_loses_no_acknowledged_write(lab_
     assert verify_every_ack(lab)["acked"] > 40
 
 
-@pytest.mark.xfail(reason="open: after the heal the pair is in a split brain (the frozen ex-Primary holds no "
-                          "acknowledged write) that needs the operator's resolution before the VIP serves again; "
-                          "the test still waits for 'healthy'", strict=False)
-def test_partition_of_the_active_node_then_heal_loses_no_acknowledged_write(lab_pair):
+def test_partition_of_the_active_node_then_heal_loses_no_acknowledged_write(lab_pair, tmp_path):
     lab = lab_pair.lab
     victim, survivor = start(lab_pair)
     t0 = time.time()
     lab_pair.fault("partition", victim)
-    # Nobody can reach the victim: its handler fails (exit 5) and I/O stays frozen ...
+    # Nobody can reach the victim: its handler fails and I/O stays frozen (exit 1, not 5: DRBD would take
+    # 5 on a Primary as "assumed dead" and resume I/O) ...
     until(lambda: lab.local_drbd(victim).get("suspended") == "fencing", 20, "the active node freezes I/O")
-    until(lambda: any(e["step"] == "fence" and "(exit 5)" in e["detail"] for e in journal(lab, victim, t0)), 30,
-          "the active node's fence-peer reports the peer unreachable")
-    # ... and the survivor, MASTER now, cannot reach it either: DRBD assumes it dead and promotes,
-    # while the victim stays frozen: it acknowledges nothing the survivor lacks.
-    until(lambda: any(e["step"] == "promote" for e in journal(lab, survivor, t0)), 30, "the survivor's takeover")
-    time.sleep(2)
+    until(lambda: any(e["step"] == "fence" and "(exit 1)" in e["detail"] for e in journal(lab, victim, t0)), 30,
+          "the active node's fence-peer reports the peer unreachable and keeps I/O frozen")
+    # ... so hatui-check drbd fails there: keepalived goes FAULT, the VIP leaves it, the kit releases.
+    until(lambda: any(e["step"] == "release" and str(e["detail"]).startswith("FAULT")
+                      for e in journal(lab, victim, t0)), 30, "the frozen node gives up MASTER (FAULT)")
+    assert not holds_vip(victim)
+    # The survivor cannot reach it either: its fence-peer exits 5 on a Secondary, DRBD assumes the
+    # victim dead, and the survivor takes over. The victim acknowledged nothing meanwhile.
+    until(lambda: any(e["step"] == "available" and e["ok"] for e in journal(lab, survivor, t0)), 30,
+          "the survivor's takeover")
     assert lab.local_drbd(victim).get("suspended") == "fencing"
     lab_pair.fault("heal")
-    lab_pair.wait_status(healthy, timeout=90, what="healthy after the partition healed")
-    time.sleep(1)
+    # Healed: the victim's I/O is still frozen and it stays out of VRRP, so the survivor keeps the VIP.
+    # Both wrote while apart (the victim only writes it never acknowledged), so DRBD may find a split brain.
+    doc = lab_pair.wait_status(lambda d: "split-brain" in codes(d) or healthy(d), timeout=60,
+                               what="split brain (or healthy) after the heal")
+    assert doc["vip"]["holders"] == [survivor] and active(doc) == survivor, doc["vip"]
+    assert verify_every_ack(lab)["acked"] > 20  # through the VIP, before anyone resolved anything
+    if "split-brain" in codes(doc):
+        assert root(doc)["code"] == "split-brain", doc["findings"]
+        res = lab_pair.hatui("resync", "split-brain", "--victim", victim, "--confirm", victim,
+                             env={"HATUI_STATE_DIR": str(tmp_path / "state")}, timeout=180)
+        assert res.exit_code == 0, res.stdout + res.stderr
+    doc = lab_pair.wait_status(healthy, timeout=90, what="healthy after the split brain was resolved")
+    assert active(doc) == survivor and lab.local_drbd(victim).get("suspended") is None
     lab.client_stop()
     assert verify_every_ack(lab)["acked"] > 20
+
+
+def codes(doc: dict) -> set[str]:
+    return {f["code"] for f in doc["findings"]}
+
+
+def holds_vip(name: str) -> bool:
+    out = subprocess.run(["ip", "-n", name, "-o", "addr", "show", "dev", "eth0"], capture_output=True, text=True)
+    return " 10.83.0.200/" in out.stdout

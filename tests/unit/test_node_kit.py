@@ -42,7 +42,7 @@ case $1 in
   role) echo "$role" ;;
   dstate) echo "$disk/$pdisk" ;;
   status)
-    echo "r0 role:$role"; echo "  disk:$disk"
+    echo "r0 role:$role$([ -f "$FAKE/suspended" ] && echo " suspended:$(cat "$FAKE/suspended")")"; echo "  disk:$disk"
     if [ "$peer" = none ]; then echo "  vm2 connection:Connecting"
     else echo "  vm2 role:$peer"; echo "    peer-disk:$pdisk"; fi ;;
   primary)
@@ -422,6 +422,21 @@ def test_drbd_check_needs_an_uptodate_local_disk(node: Node) -> None:
     assert node.check("drbd") == 1
 
 
+def test_drbd_check_gives_up_the_vip_once_frozen_io_cannot_be_fenced(node: Node) -> None:
+    """A Primary with suspended I/O acknowledges nothing: it keeps the VIP only while fence-peer runs."""
+    node.set(role="Primary", disk="UpToDate", suspended="fencing")
+    assert node.check("drbd") == 1
+    node.state.mkdir(exist_ok=True)
+    marker = node.state / "fence-peer.r0"
+    marker.write_text(f"{int(time.time())}\n")  # the handler is outdating the peer (a cut link: a second or two)
+    assert node.check("drbd") == 0
+    marker.write_text(f"{int(time.time()) - 60}\n")  # left behind by a killed handler: no grace forever
+    assert node.check("drbd") == 1
+    marker.unlink()
+    (node.fake / "suspended").unlink()  # resumed: healthy again
+    assert node.check("drbd") == 0
+
+
 def test_service_checks_are_role_aware(node: Node) -> None:
     # Standby: services stopped is healthy ...
     (node.fake / "vip").unlink()
@@ -462,8 +477,11 @@ def _fence_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     stubs = tmp_path / "bin"
     stubs.mkdir()
     (stubs / "ssh").write_text('#!/bin/sh\necho "ssh $*" >>"$FAKE/calls.log"\n'
+                               'cat "$FAKE/state/fence-peer.r0" >>"$FAKE/marker.log" 2>/dev/null\n'
                                'cat "$FAKE/ssh.out" 2>/dev/null; exit "$(cat "$FAKE/ssh.rc")"\n')
-    (stubs / "drbdadm").write_text('#!/bin/sh\necho "drbdadm $*" >>"$FAKE/calls.log"\n'
+    # "drbdadm role" answers from $FAKE/role (fails without it) and is not logged as a call.
+    (stubs / "drbdadm").write_text('#!/bin/sh\n[ "$1" = role ] && { cat "$FAKE/role" 2>/dev/null; exit $?; }\n'
+                                   'echo "drbdadm $*" >>"$FAKE/calls.log"\n'
                                    'n=$(wc -l <"$FAKE/calls.log"); rc=$(sed -n "${n}p" "$FAKE/drbdadm.rcs")\n'
                                    '[ -n "$rc" ] || rc=$(tail -n 1 "$FAKE/drbdadm.rcs")\n'
                                    '[ "$rc" = 0 ] || echo "r0: State change failed: refused ($rc)" >&2; exit "$rc"\n')
@@ -472,7 +490,7 @@ def _fence_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     conf = tmp_path / "kit.conf"
     conf.write_text(kit.render_kit_conf(node="vm2", vip="10.83.0.200/24", vip_interface="eth0",
                                         journal=str(tmp_path / "journal.jsonl"), fence_peer="10.83.0.12",
-                                        fence_serve_wait=1))
+                                        fence_serve_wait=1, state_dir=str(tmp_path / "state")))
     return {"PATH": f"{stubs}:/usr/bin:/bin", "FAKE": str(tmp_path), "HATUI_KIT_CONF": str(conf), **extra}
 
 
@@ -483,25 +501,41 @@ def _fence(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[int, list[d
     return out.returncode, lines, calls
 
 
-@pytest.mark.parametrize("ssh_rc, expected", [(4, 4), (3, 3), (6, 6), (7, 7), (255, 5), (1, 5)])
-def test_fence_peer_reaches_the_peer_by_ssh_and_maps_exit_codes(tmp_path: Path, ssh_rc: int, expected: int) -> None:
+@pytest.mark.parametrize("ssh_rc, role, expected", [
+    (4, "Primary", 4), (3, "Primary", 3), (6, "Primary", 6), (7, "Primary", 7),
+    # Unreachable: 5 only on a Secondary (DRBD then assumes the peer dead and may promote this node). On a
+    # Primary DRBD would take 5 as "assumed dead" too and resume I/O: 1 keeps it frozen. Unknown role: 1.
+    (255, "Secondary", 5), (1, "Secondary", 5), (124, "Secondary", 5),
+    (255, "Primary", 1), (124, "Primary", 1), (255, None, 1),
+])
+def test_fence_peer_reaches_the_peer_by_ssh_and_maps_exit_codes(tmp_path: Path, ssh_rc: int, role: str | None,
+                                                                 expected: int) -> None:
     env = _fence_env(tmp_path, DRBD_RESOURCE="r0")
     (tmp_path / "ssh.rc").write_text(f"{ssh_rc}\n")
+    if role:
+        (tmp_path / "role").write_text(role + "\n")
     rc, lines, calls = _fence(tmp_path, env, "fence")
     assert rc == expected
     [call] = calls
     assert "root@10.83.0.12 outdate r0" in call  # the public address, DRBD's resource
     assert "BatchMode=yes" in call and "StrictHostKeyChecking=yes" in call and "-i /etc/hatui/fence_ed25519" in call
     assert lines[-1]["step"] == "fence" and lines[-1]["ok"] is (expected == 4)
+    assert lines[-1]["detail"].endswith(f"(exit {expected})")
     assert ("I/O resumes" in lines[-1]["detail"]) is (expected in (4, 7))
+    assert ("I/O stays frozen" in lines[-1]["detail"]) is (expected in (1, 3, 6))
+    # While it ran, its marker told hatui-check that the frozen I/O is being dealt with; gone now.
+    assert (tmp_path / "marker.log").read_text().strip().isdigit()
+    assert not (tmp_path / "state" / "fence-peer.r0").exists()
 
 
-def test_fence_peer_without_a_configured_peer_is_unreachable(tmp_path: Path) -> None:
+@pytest.mark.parametrize("role, expected", [("Secondary", 5), ("Primary", 1)])
+def test_fence_peer_without_a_configured_peer_is_unreachable(tmp_path: Path, role: str, expected: int) -> None:
     env = _fence_env(tmp_path)
+    (tmp_path / "role").write_text(role + "\n")
     conf = Path(env["HATUI_KIT_CONF"])
     conf.write_text(conf.read_text().replace("FENCE_PEER='10.83.0.12'", "FENCE_PEER=''"))
     rc, lines, calls = _fence(tmp_path, env, "fence")
-    assert rc == 5 and calls == [] and "FENCE_PEER not set" in lines[-1]["detail"]
+    assert rc == expected and calls == [] and "FENCE_PEER not set" in lines[-1]["detail"]
 
 
 @pytest.mark.parametrize("rcs, expected", [("0", 4), ("5", 3), ("17", 6), ("20", 5), ("11\n11\n0", 4)])
