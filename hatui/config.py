@@ -37,6 +37,70 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Console commands whose keys `[keys]` may change, and their default keys (hatui.ui.keys binds them).
+DEFAULT_KEYS: dict[str, str] = {
+    "help": "?", "quit": "q", "refresh": "r", "failover": "F", "failback": "B", "resync": "R",
+    "filter": "/", "theme": "t", "zoom": "z", "copy": "c", "findings": "f", "events": "e", "timing": "l",
+}
+# Keys the console keeps for navigation and dialogs: no command may take them.
+FIXED_KEYS: dict[str, str] = {
+    **dict.fromkeys(("up", "down", "j", "k", "home", "end"), "choosing a layer"),
+    **dict.fromkeys(("left", "right", "h"), "switching node"),
+    "enter": "opening details / activating the focused control", "tab": "moving focus",
+    "shift+tab": "moving focus", "escape": "going back", "space": "ticking a checkbox",
+    "ctrl+p": "the command palette", "ctrl+c": "copying a selection", "ctrl+q": "quitting",
+}
+_MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
+_NAMED_KEYS = frozenset({"escape", "enter", "tab", "space", "backspace", "delete", "insert", "home", "end",
+                         "pageup", "pagedown", "up", "down", "left", "right", *(f"f{i}" for i in range(1, 25))})
+_KEY_ALIASES = {"esc": "escape", "return": "enter", "del": "delete", "pgup": "pageup", "pgdn": "pagedown"}
+_CHAR_NAME_REPLACEMENTS = {"solidus": "slash", "reverse_solidus": "backslash", "commercial_at": "at",
+                           "hyphen_minus": "minus", "plus_sign": "plus", "low_line": "underscore"}
+
+
+def _char_key(char: str) -> str:
+    """One printable character as the console names its key: "?" → question_mark, "F" → F."""
+    import unicodedata
+
+    if char.isalnum():
+        return char
+    name = unicodedata.name(char).lower().replace("-", "_").replace(" ", "_")
+    return _CHAR_NAME_REPLACEMENTS.get(name, name)
+
+
+_CHAR_NAMES = {_char_key(chr(c)): chr(c) for c in range(33, 127)}
+
+
+def key_name(text: str) -> str:
+    """A key as written in ``[keys]`` ("?", "F", "ctrl+f", "f5") → the console's key name; ValueError if
+    it is not a key a terminal can send."""
+    raw = text.strip()
+    if len(raw) == 1:
+        if not raw.isprintable() or raw.isspace() or not raw.isascii():
+            raise ValueError(f"{text!r} is not a key (use a letter, digit, punctuation mark or a key name like f5)")
+        return _char_key(raw)
+    *mods, base = raw.split("+") if "+" in raw[:-1] else [raw]
+    mods = [m.strip().lower() for m in mods]
+    bad = [m for m in mods if m not in _MODIFIERS]
+    if bad:
+        raise ValueError(f"{text!r}: unknown modifier {bad[0]!r} (use ctrl, shift or alt)")
+    base = base.strip()
+    if len(base) == 1 and base.isascii() and base.isprintable() and not base.isspace():
+        name = _char_key(base.lower() if mods else base)
+    else:
+        name = _KEY_ALIASES.get(base.lower(), base.lower())
+        if name not in _NAMED_KEYS and name not in _CHAR_NAMES:
+            raise ValueError(f"{text!r} is not a key (letters, digits, punctuation, or names like f5, "
+                             "pageup, ctrl+x)")
+    return "+".join([*mods, name])
+
+
+def key_display(name: str) -> str:
+    """How a key name is shown: question_mark → ?, ctrl+f → ctrl+f."""
+    *mods, base = name.split("+") if "+" in name[:-1] else [name]
+    return "+".join([*mods, _CHAR_NAMES.get(base, base)])
+
+
 class ClusterConfig(_Strict):
     name: Name = "cluster"
     poll_interval: Annotated[float, Field(ge=0.2, le=3600)] = 2.0
@@ -50,7 +114,11 @@ class ClusterConfig(_Strict):
     def _prefix_words(cls, value: str) -> str:
         import re
 
-        for word in shlex.split(value):
+        try:
+            words = shlex.split(value)
+        except ValueError:
+            raise ValueError("has an unbalanced quote") from None
+        for word in words:
             if not re.match(PREFIX_WORD, word):
                 raise ValueError(f"word {word!r} is not allowed (letters, digits and _./=:,- only)")
         return value
@@ -78,7 +146,10 @@ class VipConfig(_Strict):
     def _interface_address(cls, value: str) -> str:
         if "/" not in value:
             raise ValueError("needs a prefix length, e.g. 192.168.83.200/24")
-        ipaddress.ip_interface(value)  # raises ValueError with a clear text
+        try:
+            ipaddress.ip_interface(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address with a prefix length, e.g. 192.168.83.200/24") from None
         return value
 
     @property
@@ -147,6 +218,36 @@ class Config(_Strict):
     services: ServicesConfig = ServicesConfig()
     timing: TimingConfig = TimingConfig()
     theme: Annotated[str, Field(pattern=NAME)] | None = None
+    keys: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("keys")
+    @classmethod
+    def _keys(cls, value: dict[str, str]) -> dict[str, str]:
+        """Each command's keys, normalized; clashes with another command or a fixed key are errors."""
+        unknown = sorted(set(value) - set(DEFAULT_KEYS))
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not a console command (one of {', '.join(DEFAULT_KEYS)})")
+        out: dict[str, str] = {}
+        for command, keys in value.items():
+            names = [key_name(k) for k in keys.split(",") if k.strip()] if keys.strip() != "," else [key_name(",")]
+            if not names:
+                raise ValueError(f"{command}: needs at least one key")
+            out[command] = ",".join(names)
+        taken: dict[str, str] = {}
+        for command, default in DEFAULT_KEYS.items():
+            for name in out.get(command, key_name(default)).split(","):
+                if name in FIXED_KEYS:
+                    raise ValueError(f"{command} = {key_display(name)!r} clashes with the fixed key for "
+                                     f"{FIXED_KEYS[name]}")
+                if name in taken:
+                    raise ValueError(f"{command} = {key_display(name)!r} clashes with {taken[name]} = "
+                                     f"{key_display(name)!r} (give one of them another key)")
+                taken[name] = command
+        return out
+
+    def key_for(self, command: str) -> str:
+        """The console key name(s) of a command ("F", "question_mark", "ctrl+f,f5")."""
+        return self.keys.get(command) or key_name(DEFAULT_KEYS[command])
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
@@ -177,6 +278,58 @@ class Config(_Strict):
         raise KeyError(name)
 
 
+# What each pattern allows, in words (the regex itself is no help to an operator).
+_PATTERN_WORDS = {
+    NAME: "letters, digits and _.- only, at most 64",
+    RESOURCE: "letters, digits and _.+- only, at most 64",
+    UNIT: "a systemd unit name such as nfs-server.service",
+    IFACE: "an interface name: letters, digits and _.:@- only, at most 15",
+    HOST: "a host name or IP address: letters, digits and _.:%[]- only",
+    ABS_PATH: "an absolute path of letters, digits and _./+@:,- only",
+    r"^[a-z_][a-z0-9_.-]{0,31}$": "a login name: lowercase letters, digits and _.-",
+    r"^[a-z0-9]{1,16}$": "a file system type such as ext4",
+}
+_TYPE_WORDS = {
+    "string_type": "must be text in quotes",
+    "int_type": "must be a whole number", "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number", "float_type": "must be a number",
+    "float_parsing": "must be a number", "bool_type": "must be true or false", "bool_parsing": "must be true or false",
+    "tuple_type": "must be a list in brackets, e.g. [\"…\"]", "list_type": "must be a list in brackets, e.g. [\"…\"]",
+    "dict_type": "must be a table (a [section])", "model_type": "must be a table (a [section])",
+    "model_attributes_type": "must be a table (a [section])", "missing": "is required",
+    "extra_forbidden": "is not a known setting (typo?)",
+}
+_BOUND_WORDS = {"greater_than_equal": ("ge", "at least"), "less_than_equal": ("le", "at most"),
+                "greater_than": ("gt", "more than"), "less_than": ("lt", "less than")}
+
+
+def _message(e: dict) -> str:
+    """One pydantic error in hatui's words (never the library's)."""
+    kind, ctx = e["type"], e.get("ctx") or {}
+    loc = tuple(e["loc"])
+    if kind == "string_pattern_mismatch":
+        rule = _PATTERN_WORDS.get(ctx.get("pattern", ""), "plain words only")
+        return f"{e['input']!r} is not allowed here ({rule})"
+    if kind in _BOUND_WORDS:
+        key, words = _BOUND_WORDS[kind]
+        return f"must be {words} {ctx.get(key)}"
+    if kind in ("too_short", "too_long") and loc[:1] == ("nodes",):
+        return f"exactly two [[nodes]] tables are needed (found {ctx.get('actual_length', '?')})"
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length')} item(s)"
+    if kind == "too_long":
+        return f"takes at most {ctx.get('max_length')} item(s)"
+    if kind == "string_too_long":
+        return f"is too long (at most {ctx.get('max_length')} characters)"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind in _TYPE_WORDS:
+        return _TYPE_WORDS[kind]
+    if kind in ("value_error", "assertion_error"):
+        return str(ctx.get("error") or e["msg"]).removeprefix("Value error, ")
+    return f"{e.get('input')!r} is not a value hatui can use here"
+
+
 def _describe(err: ValidationError) -> str:
     parts = []
     errors = err.errors()
@@ -186,15 +339,8 @@ def _describe(err: ValidationError) -> str:
         if any(other != e["loc"] and other[: len(e["loc"])] == e["loc"] for other in locs):
             continue
         loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "string_pattern_mismatch":
-            msg = f"{e['input']!r} is not allowed here (must match {e['ctx']['pattern']})"
-        elif e["type"] == "missing":
-            msg = "is required"
-        elif e["type"] == "extra_forbidden":
-            msg = "is not a known setting (typo?)"
-        parts.append(f"{loc}: {msg}")
-    return "; ".join(parts)
+        parts.append(f"{loc}: {_message(e)}")
+    return "; ".join(dict.fromkeys(parts))
 
 
 def parse_config(text: str, source: str = "<config>") -> Config:
