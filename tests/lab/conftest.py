@@ -119,7 +119,7 @@ def consequences(doc: dict, cause: dict) -> set[str]:
 
 
 @pytest.fixture(scope="session")
-def lab_pair():
+def _session_lab():
     why = _why_no_lab()
     if why:
         pytest.skip(why)
@@ -130,9 +130,24 @@ def lab_pair():
     if lab.is_up() or any(Path("/run/netns", n).exists() for n in ("vm2", "vm12", "client")):
         pytest.skip("another lab is running on this machine (hatui lab down)")
     try:
-        lab.up(log=lambda line: None)
-        yield LabPair(lab)
-    except LabError as exc:
-        pytest.fail(f"lab up failed: {exc}")
+        yield lab
     finally:
         lab.down(log=lambda line: None)
+
+
+@pytest.fixture
+def lab_pair(_session_lab):
+    """The session's lab, up: one pair for every test (built again if a test took it down)."""
+    if not _session_lab.is_up():
+        try:
+            _session_lab.up(log=lambda line: None)
+        except LabError as exc:
+            pytest.fail(f"lab up failed: {exc}")
+    return LabPair(_session_lab)
+
+
+@pytest.fixture
+def no_lab(_session_lab):
+    """For a test that builds a lab of its own (the namespace names are fixed): the session's is down."""
+    _session_lab.down(log=lambda line: None)
+    return _session_lab

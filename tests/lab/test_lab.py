@@ -1,8 +1,9 @@
 """hatui against the real lab: real sshd, real keepalived/VRRP, real network namespaces.
 
-One lab for the module (building it takes seconds); the tests run in file order
-and each leaves the pair healthy again. Every check goes through hatui's own
-command line over SSH, as an operator would.
+One lab for the session (building it takes seconds; the lab_pair fixture builds it
+again after the test that takes it down); the tests run in file order and each
+leaves the pair healthy again. Every check goes through hatui's own command line
+over SSH, as an operator would.
 """
 
 from __future__ import annotations
@@ -183,12 +184,12 @@ def test_lab_down_removes_everything_it_made(lab_pair):
     assert "hatui-lab" not in mounts
 
 
-def test_without_loop_devices_the_disk_is_a_folder_and_the_pair_still_serves(lab_pair, monkeypatch, tmp_path):
+def test_without_loop_devices_the_disk_is_a_folder_and_the_pair_still_serves(no_lab, monkeypatch, tmp_path):
     """Some machines have no loop devices: the lab falls back to a folder, says so, and works."""
     import hatui.lab.lab as lab_module
     from tests.lab.conftest import LabPair
 
-    assert not lab_pair.lab.is_up(), "runs after the session lab is down"
+    assert not no_lab.is_up(), "the session lab is down: the namespace names are the same"
     monkeypatch.setattr(lab_module, "prepare_disk", lambda files: None)
     lab = lab_module.Lab(tmp_path / "lab")
     try:

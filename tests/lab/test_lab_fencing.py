@@ -12,7 +12,7 @@ found at the heal holds no acknowledged write on the frozen side, which is the
 victim of hatui's own ``resync split-brain``. Either way the client's
 ``--verify``, through the VIP, reads back every write it was told is on disk.
 
-Runs after test_lab.py on the same lab; each test starts from whichever node is
+Shares the session's lab with test_lab.py; each test starts from whichever node is
 active and leaves the pair healthy.
 """
 
