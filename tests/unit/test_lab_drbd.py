@@ -551,6 +551,7 @@ def test_node_keeps_a_checkout_or_venv_under_tmp_reachable(monkeypatch) -> None:
 
     monkeypatch.setattr(node_setup, "HATUI_ROOT", "/tmp/x/hatui")
     monkeypatch.setattr(node_setup.sys, "prefix", "/tmp/x/hatui/.venv")
+    monkeypatch.setattr(node_setup.sys, "exec_prefix", "/tmp/x/hatui/.venv")  # a checkout under /tmp itself
     assert node_setup.kept_paths("/tmp") == ["/tmp/x/hatui"]  # outermost only
     monkeypatch.setattr(node_setup, "HATUI_ROOT", "/srv/ha/hatui")
     with pytest.raises(netns.LabError, match="lies under /srv/ha, which every lab node mounts over"):
