@@ -19,6 +19,7 @@ from hatui.states import (
     ReplicationState,
     Role,
     UnitActiveState,
+    is_syncing,
 )
 
 _RUNNING = (UnitActiveState.ACTIVE, UnitActiveState.RELOADING)
@@ -187,7 +188,7 @@ def progress(snap: ClusterSnapshot, resource: str) -> tuple[float | None, float 
         if not n.reachable:
             continue
         for d in peer_devices(n, resource):
-            syncing = d.replication is not None and getattr(d.replication, "is_syncing", False)
+            syncing = is_syncing(d.replication)
             verifying = d.replication in (ReplicationState.VERIFY_S, ReplicationState.VERIFY_T)
             # prefer a side that also reports an ETA
             if (syncing or verifying) and d.sync_percent is not None and (best[0] is None or d.eta_seconds):

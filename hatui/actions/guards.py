@@ -23,6 +23,7 @@ from hatui.states import (
     Role,
     UnitActiveState,
     VrrpState,
+    is_syncing,
 )
 
 SWITCHOVER = ("failover", "failback")
@@ -110,7 +111,7 @@ def _reconnect_hint(snapshot: ClusterSnapshot, res: str,
 
 def _syncing(node: NodeSnapshot, resource: str) -> c.DrbdPeerDevice | None:
     for d in c.peer_devices(node, resource):
-        if d.replication is not None and getattr(d.replication, "is_syncing", False):
+        if is_syncing(d.replication):
             return d
     return None
 

@@ -19,7 +19,7 @@ from hatui.auto_timeline import journal_entries
 from hatui.incident import Cue, Entry, Kind, Source
 from hatui.layers import node_layers
 from hatui.model import ClusterSnapshot, Layer
-from hatui.states import ReplicationState, Role, Severity
+from hatui.states import Role, Severity, is_syncing
 from hatui.timeline import TimelineRow, list_timelines, saved_entries, step_entry
 
 
@@ -260,30 +260,20 @@ class SyncView:
     speed_kib_s: float | None
 
 
-_SOURCE_SIDE = (ReplicationState.SYNC_SOURCE, ReplicationState.PAUSED_SYNC_S, ReplicationState.STARTING_SYNC_S,
-                ReplicationState.WF_BITMAP_S)
-
-
 def sync_view(snap: ClusterSnapshot, resource: str) -> SyncView | None:
-    """Direction, % and ETA of a running sync of ``resource`` (either side may report it)."""
-    found: list[SyncView] = []
-    for node in snap.nodes:
-        res = node.resource(resource) if node.reachable else None
-        if res is None:
-            continue
-        for conn in res.connections:
-            for dev in conn.peer_devices:
-                repl = dev.replication
-                if repl is None or not getattr(repl, "is_syncing", False):
-                    continue
-                peer = conn.peer or snap.peer_of(node.name).name
-                src, dst = (node.name, peer) if repl in _SOURCE_SIDE else (peer, node.name)
-                found.append(SyncView(resource, src, dst, str(repl), dev.sync_percent, dev.eta_seconds,
-                                      dev.speed_kib_s))
-    if not found:
+    """Direction, % and ETA of a running sync of ``resource``: the direction is the one fact
+    (:attr:`hatui.facts.ResourceFacts.resync`); speed comes from whichever side measured it."""
+    rf = snap.facts.resources.get(resource)
+    sync = rf.resync if rf is not None else None
+    if sync is None:
         return None
-    # Prefer the side that knows the most (speed and ETA are derived per node).
-    return max(found, key=lambda v: (v.speed_kib_s is not None, v.eta_seconds is not None, v.percent is not None))
+    speeds = [d.speed_kib_s for n in snap.nodes if n.reachable and (r := n.resource(resource)) is not None
+              for c in r.connections for d in c.peer_devices if d.speed_kib_s is not None]
+    etas = [d.eta_seconds for n in snap.nodes if n.reachable and (r := n.resource(resource)) is not None
+            for c in r.connections for d in c.peer_devices if d.eta_seconds is not None and is_syncing(d.replication)]
+    return SyncView(resource, sync.source, sync.target, sync.state, sync.percent,
+                    sync.eta_seconds if sync.eta_seconds is not None else (etas[0] if etas else None),
+                    speeds[0] if speeds else None)
 
 
 class SpeedHistory:
