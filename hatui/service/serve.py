@@ -264,8 +264,8 @@ class Service:
             for task in firsts:
                 task.cancel()
             history = self.options.history if self.options.history is not None else "off"
-            print(f"hatui serve ready: listen={host}:{port} pairs={len(self.loops)} history={history}", flush=True)
             notify("READY=1", self._status())
+            print(f"hatui serve ready: listen={host}:{port} pairs={len(self.loops)} history={history}", flush=True)
             await stop.wait()
         finally:
             notify("STOPPING=1")
