@@ -8,6 +8,7 @@ exactly the same way.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from hatui.config import Config
 from hatui.errors import FailureKind
@@ -20,7 +21,7 @@ from hatui.probes.keepalived import parse_keepalived_data, parse_keepalived_json
 from hatui.probes.net import interfaces_holding, parse_ip_addr
 from hatui.probes.nfs import parse_exportfs
 from hatui.probes.processes import parse_pgrep
-from hatui.probes.records import BlockDevice, KeepalivedReport, Mount
+from hatui.probes.records import BlockDevice, DrbdReport, KeepalivedReport, Mount
 from hatui.probes.script import Section
 from hatui.probes.storage import parse_findmnt, parse_lsblk
 from hatui.probes.systemd import parse_systemctl_show
@@ -57,6 +58,24 @@ def _disk_for(section: Section | None, unread: dict[str, str]) -> BlockDevice | 
     if report.error:
         unread[section.name] = f"could not be read: {report.error}"
     return report.devices[0] if report.devices else None
+
+
+def _named_by_minor(drbd: DrbdReport | None, config: Config) -> DrbdReport | None:
+    """/proc/drbd (DRBD 8.4) lists minors, not resource names: give each minor the name of the
+    configured resource whose device is /dev/drbdN (an unmatched minor keeps its number)."""
+    if drbd is None or drbd.source != "proc":
+        return drbd
+    by_minor = {}
+    for res in config.drbd:
+        m = re.fullmatch(r"/dev/drbd(\d+)", str(res.device))
+        if m is not None:
+            by_minor[int(m.group(1))] = res.resource
+    renamed = []
+    for r in drbd.resources:
+        minor = r.devices[0].minor if r.devices else None
+        name = by_minor.get(minor) if minor is not None else None
+        renamed.append(dataclasses.replace(r, name=name) if name else r)
+    return dataclasses.replace(drbd, resources=tuple(renamed))
 
 
 def _fencing(section: Section | None) -> dict[str, str]:
@@ -126,7 +145,7 @@ def build_node_snapshot(
             units = {u.unit: u for u in reported}
     exports_section = sections.get(catalog.EXPORTS)
     stack_section = sections.get(catalog.CLUSTER_STACK)
-    drbd = parse_drbd(drbd_section.text) if drbd_section else None
+    drbd = _named_by_minor(parse_drbd(drbd_section.text) if drbd_section else None, config)
     exports = parse_exportfs(exports_section.text) if exports_section else None
     # Why a section's layer is unknown: absent ("not reported") or present but unparsable.
     unread = {section: "not reported" for section in expected_sections(config) if section not in sections}

@@ -106,6 +106,11 @@ def drbd_roles(snap: ClusterSnapshot) -> Iterator[Finding]:
                           f"Keep {frozen[0]} frozen (no resume-io): {writer} holds the newer data. When the nodes "
                           f"see each other again, {frozen[0]} must give up the role; DRBD then resyncs it from "
                           f"{writer}.", "drbd-both-primary")
+        elif rf.both_primary and rf.connected:
+            yield Finding(CRIT, Layer.DRBD, f"DRBD {name} is Primary on BOTH nodes while connected "
+                          "(allow-two-primaries): a non-cluster filesystem mounted on both is corrupted",
+                          "This pair's design has one Primary: unmount and demote the node that does not hold "
+                          "the VIP, then remove allow-two-primaries from the resource.", "drbd-both-primary")
         elif rf.both_primary:
             yield Finding(CRIT, Layer.DRBD, f"DRBD {name} is Primary on BOTH nodes: data is diverging",
                           "Decide which node's data survives before anything else: stop the services on the "

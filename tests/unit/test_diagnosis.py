@@ -211,3 +211,18 @@ def test_data_loss_window_and_fencing_states() -> None:
                          "resource \"r1\" {\n    options {\n    }\n}\n") == {"r0": "resource-and-stonith",
                                                                         "r1": "dont-care"}
     assert parse_fencing("not a config") == {}
+
+
+def test_proc_drbd_minors_are_named_after_the_configured_device(tmp_path: Path) -> None:
+    """DRBD 8.4's /proc/drbd has minors, not names: minor 0 is the resource on /dev/drbd0."""
+    from hatui.capture import snapshot_from_dir
+    from tests import TEST_FIXTURES
+
+    for name in ("vm2", "vm12"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "proc-drbd.txt").write_text((TEST_FIXTURES / "drbd84-proc-connected.txt").read_text())
+    snap = snapshot_from_dir(tmp_path, b.config())
+    assert snap.node("vm2").resource("r0") is not None
+    assert "drbd-resource-down" not in {f.code for f in snap.findings}
+    both = next(f for f in snap.findings if f.code == "drbd-both-primary")
+    assert "while connected" in both.message  # dual-primary, not a split
