@@ -76,6 +76,9 @@ def _unit_layer(layer: Layer, node: NodeSnapshot, unit: str, should_run: bool) -
         health = Severity.CRITICAL
     else:
         health = Severity.WARNING
+    if not running and not should_run and health == Severity.OK:
+        # As it should be on the standby: said so, with systemd's own words as the detail.
+        return LayerState(layer, "stopped (standby)", f"{word} ({detail.strip() or '—'})", health, (catalog.UNITS,))
     return LayerState(layer, word, detail.strip(), health, (catalog.UNITS,))
 
 
@@ -129,7 +132,10 @@ def _vip(snap: ClusterSnapshot, node: NodeSnapshot) -> LayerState:
     if node.holds_vip:
         return LayerState(Layer.VIP, "held", f"{snap.config.vip.ip} on {', '.join(node.vip_interfaces)}",
                           Severity.CRITICAL if both else Severity.OK, (catalog.IP,))
-    return LayerState(Layer.VIP, "standby", "not held", Severity.OK, (catalog.IP,))
+    holders = [n for n in snap.vip_holders if n != node.name]
+    if holders:  # the peer serves: this node is the standby
+        return LayerState(Layer.VIP, "standby", f"not held here; {holders[0]} holds it", Severity.OK, (catalog.IP,))
+    return LayerState(Layer.VIP, "not held", "not on this node", Severity.OK, (catalog.IP,))
 
 
 def _keepalived(snap: ClusterSnapshot, node: NodeSnapshot, active: bool) -> LayerState:
