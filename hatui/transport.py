@@ -90,6 +90,14 @@ class NodeTransport:
         self._target = self._configured_target()
 
     @property
+    def retry_in(self) -> float | None:
+        """Seconds until the next connect attempt after a failed one (None: not waiting)."""
+        if self.last_failure is None or (self._conn is not None and not self._conn.is_closed()):
+            return None
+        left = self._retry_at - time.monotonic()
+        return left if left > 0 else None
+
+    @property
     def last_error(self) -> str | None:
         """The last failure's message (None once a connect succeeds)."""
         return self.last_failure.reason if self.last_failure is not None else None
