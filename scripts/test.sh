@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages: the network-namespace lab needs real sshd, keepalived and iproute2;
-# tmux is used by the console smoke test. Installed only when running as root with apt.
+# tmux is used by the console smoke test; prometheus (which brings promtool) by the metrics tests.
+# Installed only when running as root with apt.
 need=()
-for pair in sshd:openssh-server keepalived:keepalived ip:iproute2 tmux:tmux nc:netcat-openbsd mkfs.ext4:e2fsprogs flock:util-linux; do
+for pair in sshd:openssh-server keepalived:keepalived ip:iproute2 tmux:tmux nc:netcat-openbsd mkfs.ext4:e2fsprogs flock:util-linux prometheus:prometheus; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("$pkg")
 done
