@@ -34,7 +34,9 @@ from hatui.actions.plan import PlanError
 from hatui.actions.resync import plan_resync, split_brain_evidence
 from hatui.model import ClusterSnapshot
 from hatui.states import Severity
+from hatui.incident import Source
 from hatui.ui.action_screens import FailureScreen, ResyncChooser
+from hatui.ui.console_hints import console_hint
 from hatui.ui.history import StateEvent, TimingRow, action_row
 from hatui.ui.plan_screen import Decision, PlanScreen, Prepared
 from hatui.ui.timing_log import TimingLog
@@ -100,19 +102,30 @@ class ActionsMixin:
 
     def action_resync(self) -> None:
         if self._action_allowed("resync"):
+            self.action_busy = True  # the chooser is this action's first dialog
             self.push_screen(ResyncChooser(), callback=self._resync_chosen)
 
     def _resync_chosen(self, kind: str | None) -> None:
+        self.action_busy = False
         if kind:
             self._begin_action(f"resync-{kind}")
+        else:
+            self._cancelled("resync", None, "", where="the choice of flow")
 
     def _action_allowed(self, kind: str) -> bool:
-        if self.read_only:  # the bindings are hidden; this catches any other way in
-            self.notify("hatui runs with --read-only: actions are off", title=f"{kind} refused", severity="error")
+        """Every refused key says why (the bindings are hidden in read-only, but their keys still answer)."""
+        if self.read_only:
+            self.notify(f"hatui runs with --read-only: {kind} and every other action that changes the cluster "
+                        "is off. Restart hatui without --read-only to use it.", title=f"{kind} refused",
+                        severity="error")
             return False
         if self.action_busy:
-            self.notify("another action is open or running: finish it first", title=f"{kind} refused",
-                        severity="warning")
+            what = "an action is running" if getattr(self, "_in_run", False) else "another action's dialog is open"
+            self.notify(f"{what}: finish it first", title=f"{kind} refused", severity="warning")
+            return False
+        if self.snapshot is None:
+            self.notify("no data from the pair yet: wait for the first poll (the header says when it answers)",
+                        title=f"{kind} refused", severity="warning")
             return False
         return True
 
@@ -168,20 +181,36 @@ class ActionsMixin:
             locks = None
             self.notify("the lock status did not answer: the runner checks it again", severity="warning")
         prepared = self._prepare(kind, snap, locks)
+        keys = self.hint_keys
         if kind == "resync-split-brain":
             screen = PlanScreen(label, prepared, rebuild=functools.partial(self._prepare, kind, snap, locks),
-                                victims=self.config.node_names, evidence=split_brain_evidence(snap, self.config))
+                                victims=self.config.node_names, evidence=split_brain_evidence(snap, self.config),
+                                keys=keys)
         elif prepared.plan is None:
             err = prepared.error
-            self.notify(f"{err.reason}\n→ {err.hint}" if err and err.hint else str(err),
+            self.notify(f"{err.reason}\n→ {console_hint(err.hint, keys)}" if err and err.hint else str(err),
                         title=f"{label}: no plan", severity="error", timeout=15)
             return None
         else:
-            screen = PlanScreen(label, prepared)
+            screen = PlanScreen(label, prepared, keys=keys)
         decision = await self.push_screen_wait(screen)
         if decision is None:
-            self.notify("cancelled: nothing was changed", title=label, timeout=4)
+            self._cancelled(label, screen.prepared.plan, screen.typed, refusals=screen.prepared.refusals)
         return decision
+
+    def _cancelled(self, label: str, plan, typed: str, *, where: str = "the plan", refusals=()) -> None:
+        """A cancel is a decision too: said in a notification, the timing pane and the audit log."""
+        from hatui.actions.audit import AuditLog
+
+        self.notify("cancelled: nothing was changed", title=label, timeout=4)
+        now = time.time()
+        self.timing_log.add_rows([TimingRow(f"✖ {label} cancelled by you", None, now, source=Source.ACTION,
+                                            key=f"cancel:{now}", note=f"esc / Cancel at {where}: nothing changed")])
+        saved = AuditLog(plan.kind if plan is not None else label.replace(" ", "-")).record(
+            "cancelled", plan=plan.to_dict() if plan is not None else None, confirmation=typed or None,
+            via="console", refusals=[r.code for r in refusals])
+        if not saved:
+            self.notify("the audit log could not be written", title="audit", severity="warning")
 
     # --- running ------------------------------------------------------------------------
 
@@ -204,7 +233,8 @@ class ActionsMixin:
         try:
             runner = self.make_runner(decision)
         except PlanError as exc:
-            self.notify(f"{exc.reason}\n→ {exc.hint}", title=f"{plan.kind} refused", severity="error")
+            self.notify(f"{exc.reason}\n→ {console_hint(exc.hint, self.hint_keys)}", title=f"{plan.kind} refused",
+                        severity="error")
             return
         type(self)._action_seq += 1
         self._seq = type(self)._action_seq
@@ -240,7 +270,7 @@ class ActionsMixin:
     def _report(self, result) -> None:
         plan = result.plan
         if result.status == "refused":
-            text = "\n".join(f"✖ {r.reason}\n→ {r.hint}" for r in result.refusals)
+            text = "\n".join(f"✖ {r.reason}\n→ {console_hint(r.hint, self.hint_keys)}" for r in result.refusals)
             self.notify(text, title=f"{plan.kind} refused: nothing ran", severity="error", timeout=30)
             self._log_action(plan.kind, "refused", "; ".join(r.reason for r in result.refusals), Severity.WARNING)
         elif result.ok:

@@ -8,27 +8,35 @@ can stand in for the poller (tests use a scripted one): it is polled pairwise
 by one loop. To run actions the poller also needs ``transports``.
 Actions (``F``/``B``/``R``) live in :mod:`hatui.ui.actions_ui`; while one runs,
 the loop here pauses and the runner's own polls are shown instead.
+
+Every key answers: a key that is refused (read-only, no data yet, an action
+running) says why in a notification. Keys come from :mod:`hatui.ui.keys`
+(``[keys]`` in the config); ``ascii=True`` puts :mod:`hatui.ui.ascii`'s filter
+last, so nothing but ASCII reaches the terminal.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar, Protocol
 
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding
+from textual.filter import LineFilter
 from textual.screen import Screen
 
-from hatui.config import Config
+from hatui.config import Config, key_display
 from hatui.errors import HatuiError
 from hatui.model import ClusterSnapshot
 from hatui.states import Severity
-from hatui.ui import themes
+from hatui.ui import keys, themes
 from hatui.ui.actions_ui import ActionsMixin
+from hatui.ui.ascii import AsciiFilter
 from hatui.ui.commands import ConsoleCommands
+from hatui.ui.console_hints import copy_text
 from hatui.ui.detail_screen import DetailScreen
 from hatui.ui.header import Freshness
 from hatui.ui.help_screen import HelpScreen
@@ -39,7 +47,8 @@ from hatui.ui.node_stack import NodeStack
 HERE = Path(__file__).parent
 # Each screen and widget has its stylesheet beside it; the app loads them all once.
 STYLESHEETS = ["main_screen.tcss", "header.tcss", "node_stack.tcss", "link.tcss", "findings.tcss",
-               "event_log.tcss", "timing_log.tcss", "detail_screen.tcss", "help_screen.tcss", "plan_screen.tcss"]
+               "event_log.tcss", "timing_log.tcss", "detail_screen.tcss", "help_screen.tcss", "plan_screen.tcss",
+               "controls.tcss"]
 
 
 class Poller(Protocol):
@@ -53,24 +62,13 @@ class HatuiApp(ActionsMixin, App):
 
     TITLE = "hatui"
     CSS_PATH = [HERE / name for name in STYLESHEETS]
-    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    COMMANDS = {ConsoleCommands}  # hatui's commands only (no second Quit, no Textual themes)
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS = [
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
-        Binding("r", "refresh", "Refresh"),
-        Binding("F", "failover", "Failover"),
-        Binding("B", "failback", "Failback"),
-        Binding("R", "resync", "Resync"),
-        Binding("slash", "filter", "Filter events", key_display="/"),
-        Binding("t", "cycle_theme", "Theme"),
-        Binding("escape", "back", "Back", show=False, key_display="esc"),
-        Binding("f", "show_panel('findings')", "Findings pane", show=False),
-        Binding("e", "show_panel('events')", "Events pane", show=False),
-        Binding("l", "show_panel('timing')", "Timing pane", show=False),
-    ]
-    # Actions that change the cluster: hidden and refused in --read-only.
-    MUTATING_ACTIONS: ClassVar[frozenset[str]] = frozenset({"failover", "failback", "resync"})
+    # The commands' keys are bound per console from the config (hatui.ui.keys); esc is fixed.
+    BINDINGS = [Binding("escape", "back", "Back", show=False, key_display="esc")]
+    ALLOW_IN_MAXIMIZED_VIEW = "Footer, ClusterHeader"
+    # Actions that change the cluster: hidden with --read-only (their keys answer with why).
+    MUTATING_ACTIONS: ClassVar[frozenset[str]] = keys.MUTATING_ACTIONS
 
     def __init__(
         self,
@@ -82,10 +80,13 @@ class HatuiApp(ActionsMixin, App):
         clock: Callable[[], float] = time.time,
         poll_interval: float | None = None,
         themes_folder: Path | None = None,
+        ascii: bool = False,
     ) -> None:
         super().__init__()
         self.config = config
         self.read_only = read_only
+        self.ascii = ascii
+        self._ascii_filter = AsciiFilter()
         self.poller: Poller | None = poller
         self.clock = clock
         self.poll_interval = poll_interval if poll_interval is not None else config.cluster.poll_interval
@@ -97,16 +98,22 @@ class HatuiApp(ActionsMixin, App):
         self.journals = JournalTracker()
         self._wakes: dict[str | None, asyncio.Event] = {}
         self.poll_lock = asyncio.Lock()  # one poll at a time: the loop's or the action runner's
+        for binding in keys.bindings(config, read_only=read_only):
+            for index, key in enumerate(binding.key.split(",")):  # the footer shows a command's first key
+                self.bind(key, binding.action, description=binding.description, show=binding.show and index == 0,
+                          key_display=key_display(key))
         available, self.theme_problems = themes.load_themes(themes_folder)
         for item in available.values():
             self.register_theme(item)
-        self.theme_names = sorted(n for n in available if n.startswith("hatui-"))
-        self.theme = themes.resolve_theme(theme or config.theme, {**available, **self.available_themes})
-
-    # --- setup and polling -----------------------------------------------------------
+        self.theme = themes.resolve_theme(theme or config.theme, available)
+        for name in list(self.available_themes):  # Textual's built-in themes are not hatui's
+            if name not in available:
+                self.unregister_theme(name)
+        self.theme_names = sorted(available)
+        self.set_class(ascii, "-ascii")
 
     def get_default_screen(self) -> Screen:
-        return MainScreen(self.config, read_only=self.read_only)
+        return MainScreen(self.config, read_only=self.read_only, keys=self.hint_keys)
 
     @property
     def main(self) -> MainScreen:
@@ -117,6 +124,28 @@ class HatuiApp(ActionsMixin, App):
     def on_mount(self) -> None:
         for problem in self.theme_problems:
             self.notify(problem, title="theme file ignored", severity="warning")
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        filters = list(super().get_line_filters())
+        return [*filters, self._ascii_filter] if self.ascii else filters
+
+    def get_key_display(self, binding: Binding) -> str:
+        shown = super().get_key_display(binding)
+        return binding.key if self.ascii and not shown.isascii() else shown
+
+    @property
+    def hint_keys(self) -> dict[str, str]:
+        """Each command id → its key as shown (for hints that name the console's controls)."""
+        return {c.id: keys.display(self.config, c.id) for c in keys.COMMANDS}
+
+    def backoff(self) -> dict[str, float]:
+        """Nodes whose transport waits before reconnecting → seconds left (the poller's transports)."""
+        out = {}
+        for name, transport in (getattr(self.poller, "transports", None) or {}).items():
+            left = getattr(transport, "retry_in", None)
+            if left:
+                out[name] = left
+        return out
 
     def start_polling(self) -> None:
         """Called by the main screen once its widgets exist."""
@@ -187,7 +216,7 @@ class HatuiApp(ActionsMixin, App):
         self.poll_count += 1
 
     def _poll_failed(self, message: str) -> None:
-        if message != self.poll_error:
+        if message != self.poll_error and self.showing:
             self.main.add_events([StateEvent(self.clock(), None, "poll", "ok", "failed", Severity.WARNING, message)])
         self.poll_error = message
         self._tick()
@@ -205,8 +234,10 @@ class HatuiApp(ActionsMixin, App):
                                  snap.verdict, f"VIP on {' + '.join(snap.vip_holders) or 'nobody'}")]
         views = {r.resource: sync_view(snap, r.resource) for r in self.config.drbd}
         speeds = {name: self.speeds.update(name, view) for name, view in views.items()}
+        if not self.showing:  # the console is closing: a late poll has nowhere to go
+            return
         main = self.main
-        main.show_snapshot(snap, self.freshness(), views, speeds, self.poll_error)
+        main.show_snapshot(snap, self.freshness(), views, speeds, self.poll_error, self.backoff())
         main.add_events(events)
         moves = self.roles.update(snap)
         if not self.action_running:  # during an action its own steps are the story's rows
@@ -215,8 +246,17 @@ class HatuiApp(ActionsMixin, App):
         if isinstance(self.screen, DetailScreen):
             self.screen.show(snap)
 
+    @property
+    def showing(self) -> bool:
+        """The main screen can show data (not while the console starts up or closes)."""
+        try:
+            return self.main.showing
+        except (ScreenStackError, AssertionError):
+            return False
+
     def _tick(self) -> None:
-        self.main.tick(self.snapshot, self.freshness(), self.poll_error)
+        if self.showing:
+            self.main.tick(self.snapshot, self.freshness(), self.poll_error, self.backoff())
 
     async def wait_for_poll(self, count: int, timeout: float = 10.0) -> None:
         """Until ``count`` polls have completed (tests and the benchmark use this)."""
@@ -232,23 +272,10 @@ class HatuiApp(ActionsMixin, App):
         """False for an action that would change the cluster while read-only."""
         return not (self.read_only and action.split("(")[0] in self.MUTATING_ACTIONS)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return self.allows(action)
-
     def console_commands(self) -> list[tuple[str, str, str]]:
-        """(key, action, description) of every console command allowed now, in binding order."""
-        seen: set[str] = set()
-        out = []
-        for cls in type(self).__mro__:
-            if not (isinstance(cls, type) and issubclass(cls, HatuiApp)):
-                continue
-            for item in cls.__dict__.get("BINDINGS", ()):
-                binding = item if isinstance(item, Binding) else Binding(*item)
-                if binding.action in seen or not binding.description or not self.allows(binding.action):
-                    continue
-                seen.add(binding.action)
-                out.append((binding.key_display or binding.key.split(",")[0], binding.action, binding.description))
-        return out
+        """(key, action, description) of every console command allowed now, in table order."""
+        return [(keys.display(self.config, c.id), c.action, c.description)
+                for c in keys.COMMANDS if self.allows(c.action)]
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -256,9 +283,16 @@ class HatuiApp(ActionsMixin, App):
             self.push_screen(HelpScreen(rows, self.read_only))
 
     def action_refresh(self) -> None:
+        if self.action_running:
+            self.notify("an action is running: the screen follows its own polls until it ends",
+                        title="refresh", timeout=4)
+            return
+        waiting = self.backoff()
         retry_now = getattr(self.poller, "retry_now", None)
         if retry_now is not None:  # an operator asking for "now" should not wait out a backoff
             retry_now()
+        if waiting:
+            self.notify(f"reconnecting to {' and '.join(waiting)} now instead of waiting", title="retry", timeout=3)
         self.wake_polls()
 
     def wake_polls(self) -> None:
@@ -273,6 +307,30 @@ class HatuiApp(ActionsMixin, App):
     def action_show_panel(self, name: str) -> None:
         self._to_main()
         self.main.show_panel(name)
+
+    def action_zoom(self) -> None:
+        """Toggle a full-screen view of the focused pane (main screen)."""
+        if len(self.screen_stack) > 1 or not isinstance(self.screen, MainScreen):
+            self.notify("zoom works on the main screen's panes: esc first", title="zoom", timeout=3)
+            return
+        self.main.toggle_zoom()
+
+    def action_copy(self) -> None:
+        """Copy the selected finding's command (main screen) or the raw output (details) via OSC 52."""
+        if isinstance(self.screen, DetailScreen):
+            text, what = self.screen.raw_text(), "the raw output"
+        elif isinstance(self.screen, MainScreen):
+            finding = self.main.selected_finding()
+            if finding is None:
+                self.notify("nothing to copy: no finding", title="copy", timeout=3)
+                return
+            text, what = copy_text(finding.hint), f"{finding.code}'s command"
+        else:
+            self.notify("nothing to copy here", title="copy", timeout=3)
+            return
+        self.copy_to_clipboard(text)
+        shown = text if len(text) <= 70 else text[:69] + "…"
+        self.notify(f"{shown}\n(sent to your terminal's clipboard: OSC 52)", title=f"copied {what}", timeout=5)
 
     def action_back(self) -> None:
         if len(self.screen_stack) > 1:
@@ -291,10 +349,12 @@ class HatuiApp(ActionsMixin, App):
             self.pop_screen()
 
     def on_node_stack_selected(self, message: NodeStack.Selected) -> None:
-        if self.snapshot is not None:
-            self.push_screen(DetailScreen(message.node, message.row, self.snapshot))
+        if self.snapshot is None or message.row is None:
+            self.notify(f"no data from {message.node} yet: wait for the first poll", title="details", timeout=3)
+            return
+        self.push_screen(DetailScreen(message.node, message.row, self.snapshot))
 
 
-def run_console(config: Config, *, read_only: bool, theme: str | None) -> None:
+def run_console(config: Config, *, read_only: bool, theme: str | None, ascii: bool = False) -> None:
     """Entry point used by ``hatui`` and ``hatui demo``."""
-    HatuiApp(config, read_only=read_only, theme=theme).run()
+    HatuiApp(config, read_only=read_only, theme=theme, ascii=ascii).run()

@@ -1,31 +1,42 @@
-"""Command palette (ctrl+p): every console command by name, from the app's own bindings.
+"""Command palette (ctrl+p): hatui's commands once each, and hatui's themes.
 
-Actions added later (failover, resync …) appear here automatically; in
-read-only mode the ones that change the cluster do not.
+The app's palette has only this provider (no Textual system commands, so no
+second Quit or theme picker with Textual's own themes). Commands come from
+:meth:`HatuiApp.console_commands` (the key table, so a key changed in
+``[keys]`` shows here too); in read-only mode the ones that change the cluster
+do not appear. Themes are the ones the console loaded: ``themes/`` and the
+operator's own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 
 class ConsoleCommands(Provider):
-    """Lists :meth:`HatuiApp.console_commands`."""
+    """Lists :meth:`HatuiApp.console_commands`, then ``Theme: NAME`` for each theme."""
 
-    def _commands(self) -> list[tuple[str, str, str]]:
+    def _entries(self) -> list[tuple[str, Callable[[], object], str]]:
         app = self.app
-        return app.console_commands() if hasattr(app, "console_commands") else []
+        out: list[tuple[str, Callable[[], object], str]] = []
+        commands = app.console_commands() if hasattr(app, "console_commands") else []
+        for key, action, description in commands:
+            out.append((description, partial(app.run_action, action), f"key: {key}"))
+        for name in getattr(app, "theme_names", []):
+            out.append((f"Theme: {name}", partial(setattr, app, "theme", name), "current theme" if name == app.theme
+                        else "switch to this theme"))
+        return out
 
     async def discover(self) -> Hits:
-        for key, action, description in self._commands():
-            yield DiscoveryHit(description, partial(self.app.run_action, action), help=f"key: {key}")
+        for text, run, help_text in self._entries():
+            yield DiscoveryHit(text, run, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for key, action, description in self._commands():
-            score = matcher.match(description)
+        for text, run, help_text in self._entries():
+            score = matcher.match(text)
             if score > 0:
-                yield Hit(score, matcher.highlight(description), partial(self.app.run_action, action),
-                          help=f"key: {key}")
+                yield Hit(score, matcher.highlight(text), run, help=help_text)

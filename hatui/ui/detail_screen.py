@@ -1,6 +1,13 @@
-"""One layer of one node in depth: its state, the findings about it, the raw output it came from."""
+"""One layer of one node in depth: its state, the findings about it, the raw output it came from.
+
+Raw output is shown as the node printed it, except that JSON is indented (the
+tools print it on one line) and long lines wrap; the copy key (``c``) puts it
+on the clipboard as shown.
+"""
 
 from __future__ import annotations
+
+import json
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -50,7 +57,7 @@ class DetailScreen(Screen):
         where = f" {row.resource}" if row.resource and len(snap.config.drbd) > 1 else ""
         self.query_one("#detail-title", Static).update(Content.assemble(
             (f" {self.node} · {row.layer.value}{where} ", "bold reverse"), "  ", cells.layer_cell(row),
-            ("   esc back", cells.MUTED)))
+            (f"   esc back · {self._copy_key()} copies the raw output", cells.MUTED)))
         summary = [Content.assemble(("state   ", "bold"), cells.layer_cell(row)),
                    Content.assemble(("health  ", "bold"), cells.severity(row.health))]
         if node.reachable:
@@ -60,25 +67,56 @@ class DetailScreen(Screen):
             summary.append(Content.assemble(("node    ", "bold"), ("✖ UNREACHABLE ", "bold $error"), node.error or ""))
         self.query_one("#detail-summary", Static).update(Content("\n").join(summary))
         related = [f for f in snap.findings if f.layer == row.layer and f.node in (self.node, None)]
-        findings = Content("\n").join(finding_content(f) for f in related) if related else Content.styled(
+        keys = getattr(self.app, "hint_keys", None)
+        findings = Content("\n").join(finding_content(f, keys) for f in related) if related else Content.styled(
             "No finding about this layer.", cells.MUTED)
         self.query_one("#detail-findings", Static).update(findings)
         self.query_one("#detail-raw", Static).update(self._raw(node, row))
 
+    def _copy_key(self) -> str:
+        return getattr(self.app, "hint_keys", {}).get("copy", "c")
+
     def _raw(self, node, row: LayerState) -> Content:
-        if not node.reachable:
-            return Content.styled("No output: the node could not be polled (old output is not shown as current).",
-                                  cells.MUTED)
-        if not row.sources:
-            return Content.styled("This layer is not read from any command (not configured).", cells.MUTED)
         parts = []
+        for name, status, text in self.raw_sections(node, row):
+            if text is None:
+                parts.append(Content.styled(status, cells.MUTED) if name is None else
+                             Content.assemble((f"── {name} ", "bold"), (status, cells.MUTED)))
+                continue
+            ok = status == "exit 0"
+            parts.append(Content.assemble((f"── {name} ", "bold"), (status, "$success" if ok else "bold $error"),
+                                          (" ──", "bold")))
+            parts.append(Content(text))  # raw text as the node printed it: never interpreted as markup
+        return Content("\n").join(parts)
+
+    def raw_sections(self, node, row: LayerState) -> list[tuple[str | None, str, str | None]]:
+        """(section, status, text or None) of each raw output this layer is read from, JSON indented."""
+        if not node.reachable:
+            return [(None, "No output: the node could not be polled (old output is not shown as current).", None)]
+        if not row.sources:
+            return [(None, "This layer is not read from any command (not configured).", None)]
+        out: list[tuple[str | None, str, str | None]] = []
         for name in row.sources:
             section = node.sections.get(name)
             if section is None:
-                parts.append(Content.assemble((f"── {name} ", "bold"), ("not collected this poll", cells.MUTED)))
-                continue
-            status = ("exit 0", "$success") if section.ok else (f"exit {section.rc}", "bold $error")
-            parts.append(Content.assemble((f"── {name} ", "bold"), status, (" ──", "bold")))
-            # Raw text as the node printed it: never interpreted as markup.
-            parts.append(Content(section.text.rstrip("\n") or "(no output)"))
-        return Content("\n").join(parts)
+                out.append((name, "not collected this poll", None))
+            else:
+                out.append((name, "exit 0" if section.ok else f"exit {section.rc}", pretty(section.text)))
+        return out
+
+    def raw_text(self) -> str:
+        """The raw outputs as shown, for the clipboard."""
+        node = self.snap.node(self.node)
+        return "\n".join(f"── {name or self.node} {status}" + (f"\n{text}" if text is not None else "")
+                         for name, status, text in self.raw_sections(node, self.row))
+
+
+def pretty(text: str) -> str:
+    """JSON indented two spaces; anything else as printed. Empty output says so."""
+    stripped = text.strip()
+    if stripped[:1] in ("{", "["):
+        try:
+            return json.dumps(json.loads(stripped), indent=2, ensure_ascii=False)
+        except ValueError:
+            pass
+    return text.rstrip("\n") or "(no output)"

@@ -28,6 +28,7 @@ class EventLog(Vertical):
     """The log plus a filter box that `/` opens; esc clears the filter."""
 
     BINDINGS = [Binding("escape", "clear_filter", "Clear filter", show=False)]
+    ALLOW_MAXIMIZE = True
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -69,6 +70,10 @@ class EventLog(Vertical):
         else:
             self.border_subtitle = self.hint
         self.query_one("#events-scroll", VerticalScroll).scroll_end(animate=False, immediate=False)
+
+    def follow(self) -> None:
+        """Scroll to the newest event (once the pane has its size)."""
+        self.call_after_refresh(self.query_one("#events-scroll", VerticalScroll).scroll_end, animate=False)
 
     def set_hint(self, hint: str) -> None:
         self.hint = hint

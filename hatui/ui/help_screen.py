@@ -10,12 +10,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 NAVIGATION = (
-    ("↑ ↓  j k", "select a layer in the focused node's stack"),
+    ("↑ ↓  j k", "select a layer, or a finding in its pane"),
     ("← →  h", "switch to the other node's stack"),
-    ("tab / shift+tab", "move focus between stacks and panes"),
-    ("enter", "details and raw command output of the selected layer"),
-    ("esc", "back / clear the event filter"),
-    ("ctrl+p", "command palette: every command by name"),
+    ("tab / shift+tab", "move focus: panes; a dialog's controls"),
+    ("enter", "layer details; in a dialog: the focused control"),
+    ("space", "in a dialog: tick [x] / untick [ ], choose (•)"),
+    ("esc", "back, unzoom, clear the filter, cancel a dialog"),
+    ("ctrl+p", "command palette: every command and theme"),
 )
 
 
@@ -35,23 +36,24 @@ class HelpScreen(ModalScreen[None]):
 
     def _content(self) -> Content:
         width = max(len(k) for k, _ in (*NAVIGATION, *self.commands)) + 2
-        lines = [Content.styled("Keys", "bold underline"), Content("")]
+        lines = [Content.styled("Keys", "bold underline")]
         lines += self._command_lines()
         lines += [Content(""), Content.styled("Navigation", "bold underline")]
         lines += [Content.assemble((key.ljust(width), "bold $accent"), text) for key, text in NAVIGATION]
         if self.read_only:
             lines += [Content(""), Content.styled("READ-ONLY: keys that change the cluster are off.", "bold $warning")]
-        lines += [Content(""), Content.styled("Every state has a glyph and a word: ✔ OK  ▲ WARNING  ✖ CRITICAL  ? UNKNOWN;"
-                                              "  ★ active node, ☆ standby.", "$text-muted")]
+        lines += [Content(""), Content.styled("States: ✔ OK ▲ WARNING ✖ CRITICAL ? UNKNOWN · ★ active ☆ standby",
+                                              "$text-muted")]
         return Content("\n").join(lines)
 
     def _command_lines(self) -> list[Content]:
-        """The console's keys, two to a line when they fit (the help must fit 80×24)."""
+        """The console's keys, up to three to a line when they fit (the help must fit 80×24)."""
         width = max(len(k) for k, _ in self.commands) + 2
         column = width + max(len(t) for _, t in self.commands) + 3
         cells = [Content.assemble((key.ljust(width), "bold $accent"), text.ljust(column - width))
                  for key, text in self.commands]
-        per_line = 2 if 2 * column <= max(self.app.size.width - 10, 40) else 1
+        room = max(self.app.size.width - 10, 40)
+        per_line = max(1, min(3, room // column))
         return [Content("").join(cells[i:i + per_line]) for i in range(0, len(cells), per_line)]
 
     def action_dismiss(self) -> None:

@@ -2,6 +2,8 @@
 
 During a sync it shows the direction (vm2 → vm12), a progress bar with % and
 ETA, and a sparkline of the recent sync speed (the history is kept by the app).
+In ASCII mode the bar is drawn as ``[######......] 42.5%`` (Textual's bar is one
+character for done and to do, told apart only by colour).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from hatui.ui import cells
 from hatui.ui.history import SyncView
 
 
+ASCII_BAR = 20
+
+
 class LinkRow(Vertical):
     """One DRBD resource's link: a state line, and a sync line while a sync runs."""
 
@@ -29,6 +34,7 @@ class LinkRow(Vertical):
         with Horizontal(classes="link-sync"):
             yield Label("", classes="link-direction")
             yield ProgressBar(total=100, show_eta=False, classes="link-bar")
+            yield Label("", classes="link-ascii-bar")
             yield Label("", classes="link-eta")
             yield Sparkline([], classes="link-speed-spark")
             yield Label("", classes="link-speed")
@@ -44,6 +50,13 @@ class LinkRow(Vertical):
             Content.assemble((f"{view.source} → {view.target}", "bold $warning"), " "))
         bar = self.query_one(".link-bar", ProgressBar)
         bar.update(progress=view.percent or 0.0)
+        ascii_mode = bool(getattr(self.app, "ascii", False))
+        bar.display = not ascii_mode
+        plain = self.query_one(".link-ascii-bar", Label)
+        plain.display = ascii_mode
+        done = round((view.percent or 0.0) / 100 * ASCII_BAR)
+        pct = "?" if view.percent is None else f"{view.percent:.1f}%"
+        plain.update(f"[{'#' * done}{'.' * (ASCII_BAR - done)}] {pct}")
         self.query_one(".link-eta", Label).update(f" ETA {cells.duration(view.eta_seconds)} ")
         self.query_one(".link-speed-spark", Sparkline).data = speeds or [0.0]
         self.query_one(".link-speed", Label).update(f" {cells.speed(view.speed_kib_s)}")

@@ -3,10 +3,13 @@
 The rows are :func:`hatui.layers.node_layers` as they are (the replication
 rows are drawn by the link widget between the two stacks). An unreachable or
 stale node is dimmed and says so in its title; its old data is never shown as
-current.
+current. While hatui waits before reconnecting to it (the transport's
+backoff), the bottom border counts down and names the key that retries now.
 """
 
 from __future__ import annotations
+
+import re
 
 from textual.binding import Binding
 from textual.content import Content
@@ -38,24 +41,26 @@ class NodeStack(Widget, can_focus=True):
     cursor: reactive[int] = reactive(0)
 
     class Selected(Message):
-        """The operator asked for the details of one layer of one node."""
+        """The operator asked for the details of one layer of one node (``row`` None: no data yet)."""
 
-        def __init__(self, stack: NodeStack, node: str, row: LayerState) -> None:
+        def __init__(self, stack: NodeStack, node: str, row: LayerState | None) -> None:
             super().__init__()
             self.stack = stack
             self.node = node
             self.row = row
 
-    def __init__(self, node: str, **kwargs) -> None:
+    def __init__(self, node: str, *, retry_key: str = "r", **kwargs) -> None:
         super().__init__(**kwargs)
         self.node = node
+        self.retry_key = retry_key
         self.rows: tuple[LayerState, ...] = ()
         self.multi = False
         self.dim = False
         self.border_title = node
 
-    def show(self, snap: ClusterSnapshot, fresh: Freshness) -> None:
-        """Redraw from a new snapshot (or a clock tick that makes the data stale)."""
+    def show(self, snap: ClusterSnapshot, fresh: Freshness, retry_in: float | None = None) -> None:
+        """Redraw from a new snapshot (or a clock tick that makes the data stale); ``retry_in``: seconds
+        until hatui tries to reconnect (None: it is not waiting)."""
         node = snap.node(self.node)
         self.multi = len(snap.config.drbd) > 1
         rows = tuple(r for r in node_layers(snap, self.node) if r.layer != Layer.REPLICATION)
@@ -70,6 +75,10 @@ class NodeStack(Widget, can_focus=True):
             label = "✖ UNREACHABLE" if node.unreachable else "? NOT ASKED"
             title = f"{self.node} [bold $error]{label}[/] [$text-muted]{seen}[/]"
             subtitle = Content(node.error or "")
+            if retry_in is not None:  # the countdown replaces the error's own "(next retry in Ns)"
+                error = re.sub(r" \(next retry in \d+s\)", "", node.error or "")
+                subtitle = Content.assemble((f"reconnect in {max(1, round(retry_in))} s", "bold"), " · ",
+                                            (f"{self.retry_key}: retry now", "bold $accent"), " · ", error)
         elif stale:
             title = f"{self.node} [bold $warning]⌛ STALE[/] [$text-muted]polled {cells.age(fresh.age(node.polled_at))} ago[/]"
             subtitle = Content("no fresh data")
@@ -134,9 +143,7 @@ class NodeStack(Widget, can_focus=True):
                 return
 
     def action_select(self) -> None:
-        row = self.selected
-        if row is not None:
-            self.post_message(self.Selected(self, self.node, row))
+        self.post_message(self.Selected(self, self.node, self.selected))
 
     def on_click(self, event: Click) -> None:
         offset = event.get_content_offset(self)

@@ -2,11 +2,17 @@
 
 Opened by ``F`` / ``B`` / ``R`` (see :mod:`hatui.ui.actions_ui`) after the plan
 was built from the latest snapshot and preflight ran. It shows the refusals
-first (each with what to do), then warnings, a split brain's evidence with the
-victim chooser, and every step with its node and exact command. The operator
-types the target node's name (for a split brain: the victim's); the run button
-stays disabled until it matches, nothing blocks, and a recent role change is
-acknowledged with its checkbox. Focus starts on Cancel; ``esc`` cancels.
+first (each with what to do, in the console's own controls), then warnings, a
+split brain's evidence with the victim chooser, and every step with its node
+and exact command. The operator types the target node's name (for a split
+brain: the victim's); the run button stays disabled until it matches, nothing
+blocks, and a recent role change is acknowledged with ``[x] switch anyway``.
+
+Focus follows the reading order (the body, the checkbox, the victim list,
+then Cancel, the name box, Run) and starts on the first decision still open:
+the checkbox, else the victim list, else the name box (the body when nothing
+can run). ``enter`` acts on the focused control and never cancels by itself;
+``esc`` or the Cancel button cancels.
 """
 
 from __future__ import annotations
@@ -19,10 +25,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, Static
+from textual.widget import Widget
+from textual.widgets import Button, Input, Static
 
 from hatui.actions.guards import Refusal
 from hatui.actions.plan import Plan, PlanError
+from hatui.ui.console_hints import console_hint
+from hatui.ui.controls import ChoiceList, Toggle
 
 # Refusals the operator may accept explicitly in the console; every other one blocks.
 ACKABLE = frozenset({"recent-role-change"})
@@ -54,14 +63,18 @@ class Decision:
     acknowledged: tuple[str, ...] = ()
 
 
-def refusal_text(refusals: list[Refusal], *, acked: bool = False) -> Text:
+DEFAULT_KEYS = {"failover": "F", "failback": "B", "resync": "R"}
+
+
+def refusal_text(refusals: list[Refusal], *, acked: bool = False, keys: dict[str, str] | None = None) -> Text:
     out = Text()
     for r in refusals:
         ackable = r.code in ACKABLE
-        head = "▲ NEEDS YOUR OK: " if ackable else "✖ REFUSED: "
+        head = ("✔ ACKNOWLEDGED: " if acked else "▲ NEEDS YOUR OK: ") if ackable else "✖ REFUSED: "
         out.append(head, style="bold" if ackable and acked else "bold reverse")
         out.append(f"{r.reason}\n")
-        out.append(f"   → {r.hint}\n" if r.hint else "", style="italic")
+        out.append(f"   → {console_hint(r.hint, keys or DEFAULT_KEYS)}\n" if r.hint else "", style="italic")
+    out.rstrip()
     return out
 
 
@@ -85,17 +98,20 @@ def steps_text(plan: Plan) -> Text:
 class PlanScreen(ModalScreen[Decision | None]):
     """Review a plan and confirm it by typing the node name."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-    AUTO_FOCUS = "#plan-cancel"
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("enter", "explain", show=False)]
+    AUTO_FOCUS = None
 
     def __init__(self, label: str, prepared: Prepared, *, rebuild: Callable[[str], Prepared] | None = None,
-                 victims: tuple[str, ...] = (), evidence: list[str] | None = None) -> None:
+                 victims: tuple[str, ...] = (), evidence: list[str] | None = None,
+                 keys: dict[str, str] | None = None) -> None:
         super().__init__()
         self.label = label  # "failover", "resync split-brain" …
         self.prepared = prepared
         self.rebuild = rebuild
         self.victims = victims
         self.evidence = evidence or []
+        self.keys = keys or DEFAULT_KEYS
+        self.typed = ""
 
     @property
     def split_brain(self) -> bool:
@@ -105,12 +121,12 @@ class PlanScreen(ModalScreen[Decision | None]):
         with Vertical(id="plan-box"):
             with VerticalScroll(id="plan-body"):
                 yield Static(id="plan-refusals")
-                yield Checkbox("I know the last role change was recent: switch anyway", id="plan-ack")
+                yield Toggle("switch anyway", on_word="ticked: the recent role change is accepted",
+                             off_word="not ticked: the run stays refused", id="plan-ack")
                 if self.split_brain:
                     yield Static(self._evidence(), id="plan-evidence")
-                    with RadioSet(id="plan-victim"):
-                        for name in self.victims:
-                            yield RadioButton(f"discard {name}'s changes (victim {name})", name=name)
+                    yield ChoiceList(list(self.victims), chosen_word="VICTIM: its changes since the split are discarded",
+                                     other_word="survivor: keeps its changes", id="plan-victim")
                 yield Static(id="plan-steps")
             yield Static(id="plan-hint")
             with Horizontal(id="plan-confirm"):
@@ -120,8 +136,24 @@ class PlanScreen(ModalScreen[Decision | None]):
 
     def on_mount(self) -> None:
         self.query_one("#plan-box").border_title = f"Plan: {self.label}"
-        self.query_one("#plan-box").border_subtitle = "esc cancels · tab moves · nothing runs until you confirm"
+        self.query_one("#plan-box").border_subtitle = ("esc or Cancel closes · tab moves · space ticks/chooses · "
+                                                       "nothing runs until you confirm")
         self._show()
+        self.first_open_control().focus()
+
+    def first_open_control(self) -> Widget:
+        """Where focus starts: the first decision still open, in reading order."""
+        prep = self.prepared
+        if prep.needs_ack and not prep.blocking and not self.acked:
+            return self.query_one(Toggle)
+        if self.split_brain and self.query_one(ChoiceList).chosen is None:
+            return self.query_one(ChoiceList)
+        box = self.query_one(Input)
+        return self.query_one("#plan-body") if box.disabled else box
+
+    @property
+    def acked(self) -> bool:
+        return self.query_one(Toggle).value
 
     def _evidence(self) -> Text:
         out = Text("Split brain: both sides have changes the other lacks. Evidence:\n", style="bold")
@@ -134,35 +166,43 @@ class PlanScreen(ModalScreen[Decision | None]):
         prep = self.prepared
         refusals = self.query_one("#plan-refusals", Static)
         refusals.display = bool(prep.refusals)
-        refusals.update(refusal_text(prep.refusals, acked=self.query_one(Checkbox).value))
-        self.query_one(Checkbox).display = bool(prep.needs_ack)
+        refusals.update(refusal_text(prep.refusals, acked=self.acked, keys=self.keys))
+        self.query_one(Toggle).display = bool(prep.needs_ack)
         steps = self.query_one("#plan-steps", Static)
         if prep.plan is not None:
             steps.update(steps_text(prep.plan))
         elif prep.error is not None:
-            steps.update(Text.assemble((f"No plan: {prep.error.reason}\n", "bold"), f"   → {prep.error.hint}"))
+            steps.update(Text.assemble((f"No plan: {prep.error.reason}\n", "bold"),
+                                       f"   → {console_hint(prep.error.hint, self.keys)}"))
         if prep.plan is not None:
             self.query_one(Input).placeholder = f"type {prep.plan.confirm_node}"
         self._update_hint()
         self._update_button()
 
-    def _update_hint(self) -> None:
-        prep, hint = self.prepared, self.query_one("#plan-hint", Static)
+    def hint_text(self) -> str:
+        """What to do next, naming this dialog's controls."""
+        prep = self.prepared
         if prep.plan is None:
-            hint.update("Choose the victim above to see the plan." if self.split_brain else "Nothing to run.")
-        elif prep.blocking:
-            hint.update(Text(f"Refused ({len(prep.blocking)}): nothing can run until that is fixed. esc closes.",
-                             style="bold"))
-        else:
-            node = prep.plan.confirm_node
-            role = "the VICTIM, whose changes are discarded" if self.split_brain else "the target"
-            hint.update(Text.assemble("To run it, type ", (node, "bold"), f" ({role}) in the box, then enter."))
+            if self.split_brain:
+                return "Choose the victim in the list above (↑↓, then space): its changes are discarded."
+            return "Nothing to run. esc or Cancel closes this."
+        if prep.blocking:
+            return f"Refused ({len(prep.blocking)}): nothing can run until that is fixed. esc or Cancel closes this."
+        node = prep.plan.confirm_node
+        role = "the VICTIM, whose changes are discarded" if self.split_brain else "the target"
+        if prep.needs_ack and not self.acked:
+            return f"Tick [x] switch anyway above (space), then type {node} ({role}) in the name box and press enter."
+        return f"To run it, type {node} ({role}) in the name box, then press enter."
+
+    def _update_hint(self) -> None:
+        bold = self.prepared.plan is None or bool(self.prepared.blocking)
+        self.query_one("#plan-hint", Static).update(Text(self.hint_text(), style="bold" if bold else ""))
 
     def ready(self) -> bool:
         prep = self.prepared
         if prep.plan is None or prep.blocking:
             return False
-        if prep.needs_ack and not self.query_one(Checkbox).value:
+        if prep.needs_ack and not self.acked:
             return False
         return self.query_one(Input).value.strip() == prep.plan.confirm_node
 
@@ -172,14 +212,10 @@ class PlanScreen(ModalScreen[Decision | None]):
         self.query_one("#plan-run", Button).disabled = not self.ready()
 
     def on_key(self, event) -> None:
-        """Typing a name while focus is elsewhere (it starts on Cancel) goes into the box.
-
-        Only printable characters: enter and space keep acting on the focused
-        button, so enter right after opening still cancels."""
+        """Typing a name while focus is elsewhere goes into the name box (not space: it ticks and chooses)."""
         box = self.query_one(Input)
         char = event.character
-        if (char and char.isprintable() and char != " " and not box.disabled and self.focused is not box
-                and not isinstance(self.focused, (Checkbox, RadioSet, RadioButton))):
+        if char and char.isprintable() and char != " " and not box.disabled and self.focused is not box:
             event.stop()
             event.prevent_default()
             box.focus()
@@ -191,15 +227,17 @@ class PlanScreen(ModalScreen[Decision | None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if self.ready():
             self._confirm()
+        elif self.prepared.needs_ack and not self.acked:
+            self.notify("tick [x] switch anyway first (shift+tab to it, then space)", severity="warning", timeout=4)
         else:
             self.notify("the name does not match: type it exactly", severity="warning", timeout=3)
 
-    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+    def on_toggle_changed(self, event: Toggle.Changed) -> None:
         self._show()
 
-    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
-        if self.rebuild is not None and event.pressed.name:
-            self.prepared = self.rebuild(event.pressed.name)
+    def on_choice_list_changed(self, event: ChoiceList.Changed) -> None:
+        if self.rebuild is not None:
+            self.prepared = self.rebuild(event.value)
             self.query_one(Input).value = ""
             self._show()
 
@@ -207,13 +245,18 @@ class PlanScreen(ModalScreen[Decision | None]):
         if event.button.id == "plan-run" and self.ready():
             self._confirm()
         elif event.button.id == "plan-cancel":
-            self.dismiss(None)
+            self.action_cancel()
 
     def _confirm(self) -> None:
         prep = self.prepared
         assert prep.plan is not None
-        acked = tuple(r.code for r in prep.needs_ack) if self.query_one(Checkbox).value else ()
+        acked = tuple(r.code for r in prep.needs_ack) if self.acked else ()
         self.dismiss(Decision(prep.plan, self.query_one(Input).value.strip(), acked))
 
+    def action_explain(self) -> None:
+        """enter where no control takes it: say what to do instead of doing nothing (or cancelling)."""
+        self.notify(self.hint_text(), title="enter does nothing here", timeout=5)
+
     def action_cancel(self) -> None:
+        self.typed = self.query_one(Input).value.strip()  # for the audit log's "cancelled" record
         self.dismiss(None)

@@ -2,8 +2,10 @@
 
 A theme file holds the fields of ``Theme`` (``name``, ``primary``, ``success``
 …) and an optional ``[variables]`` table. The directory sits next to the
-package (``<repo>/themes``); ``$HATUI_THEMES_DIR`` overrides it. If it is
-missing or a file is broken, the console still starts on a built-in theme.
+package (``<repo>/themes``); ``$HATUI_THEMES_DIR`` overrides it. The operator's
+own themes go in ``~/.config/hatui/themes/`` (the config file's folder). If a
+folder is missing or a file is broken, the console still starts on a built-in
+theme. These are the console's only themes: Textual's own are not offered.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from textual.theme import Theme
 
 import hatui
+from hatui import paths
 from hatui.errors import ConfigError
 
 DEFAULT_THEME = "hatui-dark"
@@ -43,6 +46,11 @@ def themes_dir() -> Path:
     return Path(hatui.__file__).resolve().parents[1] / "themes"
 
 
+def user_themes_dir() -> Path:
+    """The operator's own theme files: ``themes/`` beside the default config file."""
+    return paths.default_config_file().parent / "themes"
+
+
 def theme_from_toml(text: str, source: str) -> Theme:
     """One theme file → Theme; :class:`ConfigError` names the file and the bad key."""
     try:
@@ -61,18 +69,18 @@ def theme_from_toml(text: str, source: str) -> Theme:
 
 
 def load_themes(folder: Path | None = None) -> tuple[dict[str, Theme], list[str]]:
-    """All themes (built-ins overridden by files); second item: one line per broken file."""
+    """All themes (built-ins overridden by files: the shipped ones, then the operator's); second
+    item: one line per broken file. ``folder`` replaces both folders (tests)."""
     themes = dict(_BUILTIN)
     problems: list[str] = []
-    folder = themes_dir() if folder is None else folder
-    if folder.is_dir():
-        for path in sorted(folder.glob("*.toml")):
-            try:
-                theme = theme_from_toml(path.read_text(encoding="utf-8"), str(path))
-            except (ConfigError, OSError) as exc:
-                problems.append(str(exc))
-                continue
-            themes[theme.name] = theme
+    folders = [themes_dir(), user_themes_dir()] if folder is None else [folder]
+    for path in (p for f in folders if f.is_dir() for p in sorted(f.glob("*.toml"))):
+        try:
+            theme = theme_from_toml(path.read_text(encoding="utf-8"), str(path))
+        except (ConfigError, OSError) as exc:
+            problems.append(str(exc))
+            continue
+        themes[theme.name] = theme
     return themes, problems
 
 
@@ -80,5 +88,6 @@ def resolve_theme(requested: str | None, available: dict[str, Theme]) -> str:
     """``--theme`` / config ``theme`` → a registered name, or a clear error."""
     name = requested or DEFAULT_THEME
     if name not in available:
-        raise ConfigError(f"unknown theme {name!r} (available: {', '.join(sorted(available))})")
+        raise ConfigError(f"theme {name!r} is not one of hatui's themes (available: {', '.join(sorted(available))}; "
+                          f"add your own as TOML in {user_themes_dir()})")
     return name

@@ -27,6 +27,7 @@ from hatui.ui.history import TimingRow
 
 # Budget before the (long) step text: over/under must be visible in a narrow pane.
 COLUMNS = ("time", "T+", "budget", "node", "step", "note")
+NOTE_WIDTH = 36  # a longer note wraps inside its row, so the pane's width stays what its columns need
 MAX_ENTRIES = 2000
 
 
@@ -43,11 +44,14 @@ def _budget(row: TimingRow, theme) -> Text:
 class TimingLog(Vertical):
     """A table of incident stories, newest at the bottom, with a one-line status of a running action."""
 
+    ALLOW_MAXIMIZE = True
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.border_title = "Timing"
         self.entries: list[TimingRow] = []
         self.rows: list[TimingRow] = []  # what the table shows: headers and story rows, in order
+        self.wrap_notes = True  # off when the pane is too narrow to show the note column anyway
 
     def compose(self) -> ComposeResult:
         status = Static("", id="timing-status")
@@ -55,7 +59,7 @@ class TimingLog(Vertical):
         yield status
         table = DataTable(id="timing-table", cursor_type="none", zebra_stripes=False, show_cursor=False)
         for name in COLUMNS:
-            table.add_column(name, key=name)
+            table.add_column(name, key=name, width=NOTE_WIDTH if name == "note" else None)
         yield table
 
     def begin(self, title: str, at: float) -> None:
@@ -97,8 +101,19 @@ class TimingLog(Vertical):
         table = self.query_one(DataTable)
         table.clear()
         for row in self.rows:
-            table.add_row(*self._cells(row))
-        table.scroll_end(animate=False, immediate=False)
+            wrap = self.wrap_notes and len(row.note) > NOTE_WIDTH
+            table.add_row(*self._cells(row), height=None if wrap else 1)
+        self.follow()
+
+    def follow(self) -> None:
+        """Scroll to the newest row (once the table has its size)."""
+        self.call_after_refresh(self.query_one(DataTable).scroll_end, animate=False)
+
+    def set_wrap(self, wrap: bool) -> None:
+        """Wrap long notes inside their row (when the pane is wide enough to show the note column)."""
+        if wrap != self.wrap_notes:
+            self.wrap_notes = wrap
+            self._redraw()
 
     def set_status(self, text: str | None) -> None:
         """The running action's one-line status (None hides it)."""

@@ -6,11 +6,12 @@ import dataclasses
 
 import pytest
 from textual.command import CommandPalette
-from textual.widgets import Button, Checkbox, Input
+from textual.widgets import Button, Input
 
 from hatui.actions.runner import RunResult
 from hatui.ui.action_screens import FailureScreen, ResyncChooser
 from hatui.ui.app import HatuiApp
+from hatui.ui.controls import ChoiceList, Toggle
 from hatui.ui.help_screen import HelpScreen
 from hatui.ui.plan_screen import PlanScreen
 from tests.functional import scenarios as sc
@@ -18,6 +19,14 @@ from tests.functional.conftest import make_app, screen_text
 
 WIDE = (160, 48)
 SMALL = (80, 24)
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path, monkeypatch):
+    """The audit log (a cancel is recorded too) and timelines go to the test's own folder."""
+    folder = tmp_path / "hatui-state"
+    monkeypatch.setenv("HATUI_STATE_DIR", str(folder))
+    return folder
 
 
 class CountingApp(HatuiApp):
@@ -130,7 +139,7 @@ async def test_palette_lists_the_actions() -> None:
 
 
 @pytest.mark.asyncio
-async def test_plan_screen_shows_every_step_and_a_wrong_name_keeps_confirm_disabled() -> None:
+async def test_plan_screen_shows_every_step_and_a_wrong_name_keeps_confirm_disabled(state_dir) -> None:
     app = make_app(sc.healthy(), app_class=CountingApp)
     async with app.run_test(size=WIDE) as pilot:
         await started(app, pilot)
@@ -138,11 +147,14 @@ async def test_plan_screen_shows_every_step_and_a_wrong_name_keeps_confirm_disab
         text = screen_text(app)
         assert "Failover: move the active role from vm2 to vm12" in text
         assert "$ sudo -n drbdadm secondary r0" in text and "vm2" in text
-        assert screen.focused is screen.query_one("#plan-cancel")  # focus starts on Cancel
+        assert app.focused is screen.query_one(Input)  # nothing to tick or choose: the name box
         assert run_button(app).disabled
-        await pilot.press("tab", *"vm2")  # the source, not the target
+        await pilot.press("enter")  # enter on an empty name: says so, never cancels, never runs
         await pilot.pause()
-        assert app.focused is screen.query_one(Input) and run_button(app).disabled
+        assert isinstance(app.screen, PlanScreen) and app.runners == []
+        await pilot.press(*"vm2")  # the source, not the target
+        await pilot.pause()
+        assert run_button(app).disabled
         await pilot.press("enter")  # enter with a wrong name does nothing
         await pilot.pause()
         assert isinstance(app.screen, PlanScreen) and app.runners == []
@@ -212,13 +224,16 @@ async def test_split_brain_resolution_shows_evidence_and_confirms_with_the_victi
                 break
         text = screen_text(app)
         assert "Evidence" in text and "vm2: DRBD r0 Primary now" in text and "vm12: DRBD r0 Primary now" in text
-        assert "Choose the victim above" in text and run_button(app).disabled
-        await pilot.click("RadioButton", offset=(2, 0))  # vm2 is the first choice
+        assert "Choose the victim in the list above" in text and run_button(app).disabled
+        assert "( ) vm2 — not chosen" in text and "( ) vm12 — not chosen" in text
+        assert isinstance(app.focused, ChoiceList)  # the open decision has the focus
+        await pilot.press("enter")  # enter chooses the option under the cursor (vm2): it never cancels
         await pilot.pause()
         text = screen_text(app)
+        assert isinstance(app.screen, PlanScreen)
+        assert "(•) vm2 — VICTIM" in text and "( ) vm12 — survivor" in text
         assert "$ sudo -n drbdadm connect --discard-my-data r0" in text
-        await pilot.click("#plan-input")
-        await pilot.press(*"vm12")
+        await pilot.press(*"vm12")  # typed letters go to the name box
         await pilot.pause()
         assert run_button(app).disabled  # the victim is vm2: its name is what confirms
         await pilot.press("backspace", "backspace", "backspace", "backspace", *"vm2")
@@ -235,15 +250,20 @@ async def test_recent_role_change_needs_the_checkbox() -> None:
     async with app.run_test(size=WIDE) as pilot:
         await started(app, pilot)
         screen = await open_plan(app, pilot)
-        assert "NEEDS YOUR OK: the last role change was 31s ago" in screen_text(app)
-        await pilot.click("#plan-input")
-        await pilot.press(*"vm12")
+        text = screen_text(app)
+        assert "NEEDS YOUR OK: the last role change was 31s ago" in text
+        assert "(tick [x] switch anyway below: space)" in text and "--yes-recent" not in text
+        assert "[ ] switch anyway — not ticked" in text
+        assert app.focused is screen.query_one(Toggle)  # the checkbox is the first decision: no Tabs away
+        await pilot.press(*"vm12", "enter")  # the name alone is not enough: enter says what is missing
         await pilot.pause()
-        assert run_button(app).disabled
-        screen.query_one(Checkbox).value = True
+        assert run_button(app).disabled and app.runners == [] and isinstance(app.screen, PlanScreen)
+        assert "tick [x] switch anyway first" in notes(app)
+        await pilot.press("shift+tab", "shift+tab", "space")  # name box → Cancel → the checkbox; tick it
         await pilot.pause()
+        assert "[x] switch anyway — ticked" in screen_text(app)
         assert not run_button(app).disabled
-        await pilot.press("enter")
+        await pilot.press("tab", "tab", "enter")  # → Cancel → name box; enter confirms
         await pilot.pause()
         assert app.runners and app.runners[0].acknowledged == ("recent-role-change",)
 
@@ -286,7 +306,7 @@ async def test_help_lists_the_action_keys_at_80x24() -> None:
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
-    for word in ("F    Failover", "B    Failback", "R    Resync", "ctrl+p"):
+    for word in ("F  Failover", "B  Failback", "R  Resync", "ctrl+p"):
         assert word in text, word
 
 

@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 
 import pytest
-from textual.binding import Binding
 from textual.command import CommandPalette
 
 from hatui.probes import catalog
@@ -161,42 +160,6 @@ async def test_palette_lists_console_commands() -> None:
         assert "Refresh" in screen_text(app)
         await pilot.press("enter")
         await app.wait_for_poll(2)
-
-
-class ActingApp(HatuiApp):
-    """What the actions issue will do: a binding that changes the cluster."""
-
-    BINDINGS = [Binding("F", "failover", "Fail over")]
-    MUTATING_ACTIONS = HatuiApp.MUTATING_ACTIONS | {"failover"}
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.failovers = 0
-
-    def action_failover(self) -> None:
-        self.failovers += 1
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize("read_only", [False, True])
-async def test_read_only_hides_mutating_bindings(read_only: bool) -> None:
-    app = make_app(sc.healthy(), read_only=read_only, app_class=ActingApp)
-    async with app.run_test(size=WIDE) as pilot:
-        text = await started(app, pilot)
-        footer = text.splitlines()[-1]
-        commands = [c[1] for c in app.console_commands()]
-        await pilot.press("F")
-        await pilot.pause()
-        await pilot.press("question_mark")
-        await pilot.pause()
-        help_text = screen_text(app)
-    if read_only:
-        assert "Fail over" not in footer and "failover" not in commands and "Fail over" not in help_text
-        assert app.failovers == 0
-        assert "READ-ONLY" in text
-    else:
-        assert "Fail over" in footer and "failover" in commands and "Fail over" in help_text
-        assert app.failovers == 1
 
 
 def _with_raw_drbd(snap):

@@ -140,7 +140,7 @@ async def test_automatic_failover_shows_journal_rows(pair: DemoPair) -> None:
         assert await running_console(pair, pilot, app) == "vm2"
         pair.sim.crash("vm2")
         await until(lambda: any(r.step == "✔ available" for r in app.timing_log.rows), timeout=20)
-        await pilot.press("l")
+        await pilot.press("l", "z")  # the timing pane, full screen: the whole story at once
         await pilot.pause()
         text = screen_text(app)
         assert "── crash and automatic takeover: by vm12" in text
