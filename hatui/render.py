@@ -104,6 +104,13 @@ def findings_block(snap: ClusterSnapshot) -> RenderableType:
     return Group(*(finding_line(f) for f in shown))
 
 
+def frame_heading(at: float, interval: float, *, live: bool = True) -> Text:
+    """The line above each ``status --watch`` frame: when it was taken (local time, with the zone)."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(at))
+    tail = " · Ctrl-C stops" if live else ""
+    return Text.assemble(("hatui status ", "bold"), (stamp, "bold"), f" · every {interval:g} s{tail}")
+
+
 def status_view(snap: ClusterSnapshot, now: float | None = None) -> RenderableType:
     """The whole `hatui status` picture."""
     return Group(header(snap), stack_table(snap, now), Text("Findings", style="bold underline"), findings_block(snap))
