@@ -31,14 +31,18 @@ def lab(opts: dict, lab_dir: str | None) -> None:
 @one_line_errors
 def lab_up(opts: dict, client: bool) -> None:
     """Build and boot the pair; writes DIR/config.toml for hatui."""
+    from hatui.lab.kit import KitError
     from hatui.lab.netns import LabError
 
     lab_ = _lab(opts)
     try:
         path = lab_.up(log=lambda line: click.echo(line, err=True))
-    except LabError:
-        click.echo("hatui: lab up failed; cleaning up what it made", err=True)
-        lab_.down(log=lambda line: None)
+    except (LabError, KitError, OSError) as exc:
+        if lab_.state():  # it had started making things: remove them
+            click.echo("hatui: lab up failed; cleaning up what it made", err=True)
+            lab_.down(log=lambda line: None)
+        if isinstance(exc, KitError):
+            raise LabError(f"lab up: {exc}") from None
         raise
     if client:
         lab_.client_start()

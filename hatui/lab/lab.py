@@ -80,7 +80,7 @@ class Lab:
     def up(self, *, log=print) -> Path:
         """Build and boot the pair; returns the hatui config path. Idempotent when already up."""
         check_host()
-        check_host_paths()
+        check_host_paths(self.dir)
         if self.is_up():
             log(f"lab already up: {self.config_path}")
             return self.config_path

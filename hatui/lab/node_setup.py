@@ -21,6 +21,7 @@ lab creates if missing and removes again on ``lab down``.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -70,14 +71,25 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
-def check_host_paths() -> None:
-    """One clear error when hatui or its Python lies where every node mounts something else."""
+# What a path the node's configs carry may contain: keepalived's script lines, authorized_keys'
+# forced command and the mount commands take it as one unquoted word (the kit validates the same way).
+PLAIN_PATH = re.compile(r"/[A-Za-z0-9_./@+-]{0,250}")
+
+
+def check_host_paths(lab_dir: str | os.PathLike | None = None) -> None:
+    """One clear error when hatui or its Python lies where every node mounts something else, or when
+    it (or the lab's folder) has a path the node's configs cannot carry."""
     hidden = [*HOST_MOUNT_POINTS, BIN_MOUNT, "/root/.bashrc"]
     for path in host_paths():
         for folder in hidden:
             if _under(path, folder):
                 raise netns.LabError(f"{path} (hatui's checkout or its Python) lies under {folder}, which every lab "
                                      "node mounts over: run hatui from a checkout and virtualenv elsewhere")
+    for path, what in [*((p, "hatui's checkout or its Python") for p in host_paths()),
+                       *([(os.path.abspath(lab_dir), "the lab's folder (--dir)")] if lab_dir else [])]:
+        if not PLAIN_PATH.fullmatch(path):
+            raise netns.LabError(f"{path!r} ({what}) has characters the lab cannot put in keepalived.conf and "
+                                 "authorized_keys (only letters, digits and _ . / @ + -): use another path")
 
 
 def kept_paths(target: str) -> list[str]:

@@ -556,3 +556,17 @@ def test_node_keeps_a_checkout_or_venv_under_tmp_reachable(monkeypatch) -> None:
     monkeypatch.setattr(node_setup, "HATUI_ROOT", "/srv/ha/hatui")
     with pytest.raises(netns.LabError, match="lies under /srv/ha, which every lab node mounts over"):
         node_setup.check_host_paths()
+
+
+def test_a_checkout_or_lab_folder_whose_path_the_configs_cannot_carry_is_one_clear_error(monkeypatch) -> None:
+    """keepalived.conf's script lines and authorized_keys' forced command take the kit's path as one word."""
+    from hatui.lab import netns, node_setup
+
+    monkeypatch.setattr(node_setup, "HATUI_ROOT", "/tmp/lab clone/hatui")
+    with pytest.raises(netns.LabError, match=r"'/tmp/lab clone/hatui' \(hatui's checkout or its Python\) has "
+                                             "characters the lab cannot put in keepalived.conf"):
+        node_setup.check_host_paths()
+    monkeypatch.setattr(node_setup, "HATUI_ROOT", "/tmp/lab-clone/hatui")
+    node_setup.check_host_paths("/var/tmp/lab+1")
+    with pytest.raises(netns.LabError, match=r"the lab's folder \(--dir\)"):
+        node_setup.check_host_paths("/var/tmp/my lab")
