@@ -60,9 +60,15 @@ def open_console(opts: dict) -> None:
 # --- status -------------------------------------------------------------------------
 
 
+class NoAnswer(HatuiError):
+    """No snapshot within the status timeout."""
+
+
 def _error_kind(exc: BaseException) -> str:
     from hatui.errors import ConfigError, TransportError
 
+    if isinstance(exc, NoAnswer):
+        return "timeout"
     if isinstance(exc, ConfigError):
         return "config"
     if isinstance(exc, TransportError):
@@ -106,7 +112,7 @@ def status(opts: dict, as_json: bool, watch: bool, from_dir: str | None, timeout
         snap = _status_snapshot(opts, as_json, watch, from_dir, timeout)
     except (HatuiError, OSError) as exc:
         if as_json:  # scripts get something they can parse; the person reading stderr gets the line
-            message = str(exc) or f"no answer from the pair within {timeout:g}s"
+            message = str(exc) or type(exc).__name__
             click.echo(json.dumps(status_error(_error_kind(exc), message)))
         raise
     if snap is None:  # --watch ran until Ctrl-C
@@ -141,7 +147,7 @@ def _status_snapshot(opts: dict, as_json: bool, watch: bool, from_dir: str | Non
     try:
         return asyncio.run(poll_once(config, limit))
     except (asyncio.TimeoutError, TimeoutError):
-        raise HatuiError(f"no answer from the pair within {limit:g}s") from None
+        raise NoAnswer(f"no answer from the pair within {limit:g}s") from None
 
 
 def watch_status(config: Config, *, as_json: bool = False) -> None:
