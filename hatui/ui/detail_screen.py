@@ -57,7 +57,7 @@ class DetailScreen(Screen):
         where = f" {row.resource}" if row.resource and len(snap.config.drbd) > 1 else ""
         self.query_one("#detail-title", Static).update(Content.assemble(
             (f" {self.node} · {row.layer.value}{where} ", "bold reverse"), "  ", cells.layer_cell(row),
-            (f"   esc back · {self._copy_key()} copies the raw output", cells.MUTED)))
+            (f"   esc back · {self._copy_key()} copy raw", cells.MUTED)))
         summary = [Content.assemble(("state   ", "bold"), cells.layer_cell(row)),
                    Content.assemble(("health  ", "bold"), cells.severity(row.health))]
         if node.reachable:

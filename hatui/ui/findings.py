@@ -38,6 +38,30 @@ def finding_message(finding: Finding, *, selected: bool = False) -> Content:
                             (f" [{where}{finding.layer.value}] ", cells.MUTED), finding.message)
 
 
+class HintLine(Static):
+    """A hint, and the copy tag after its last word, kept whole (on a line of its own if it must)."""
+
+    def __init__(self, hint: Content, tag: Content | None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.hint, self.tag = hint, tag
+
+    def _lines(self, width: int) -> list[Content]:
+        lines = self.hint.wrap(max(1, width))
+        if self.tag is None:
+            return lines
+        if lines and lines[-1].cell_length + 2 + self.tag.cell_length <= width:
+            lines[-1] = Content.assemble(lines[-1], "  ", self.tag)
+        else:
+            lines.append(self.tag)
+        return lines
+
+    def render(self) -> Content:
+        return Content("\n").join(self._lines(self.content_size.width))
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return len(self._lines(width))
+
+
 def _identity(finding: Finding) -> tuple[str, str | None, str]:
     return finding.code, finding.node, finding.message
 
@@ -46,6 +70,7 @@ class FindingsPanel(VerticalScroll):
     """Worst first; OK-level notes only when nothing is wrong. ↑↓ select; the copy key copies."""
 
     can_focus = True
+    ALLOW_MAXIMIZE = True  # z shows it full screen
     BINDINGS = [
         Binding("up,k", "select(-1)", "Previous finding", show=False),
         Binding("down,j", "select(1)", "Next finding", show=False),
@@ -96,10 +121,11 @@ class FindingsPanel(VerticalScroll):
             widgets.append(Static(finding_message(finding, selected=picked), classes="finding-message" + kind))
             # The hint is its own block so wrapped lines stay indented under the arrow.
             hint = Content.assemble(("→ ", "bold $accent"), console_hint(finding.hint, self.hint_keys))
+            tag = None
             if picked:  # what the copy key takes from this finding, and which key it is
                 what = "command" if copy_text(finding.hint) != finding.hint.strip() else "hint"
-                hint = Content.assemble(hint, "  ", (f"[{self.copy_key}] copy {what}", "bold $accent"))
-            widgets.append(Static(hint, classes="finding-hint" + kind))
+                tag = Content.styled(f"[{self.copy_key}] copy {what}", "bold $accent")
+            widgets.append(HintLine(hint, tag, classes="finding-hint" + kind))
         with self.app.batch_update():
             self.remove_children()
             self.mount_all(widgets)

@@ -126,7 +126,8 @@ class MainScreen(Screen):
         pane = self.focused_pane()
         self._saved_subtitle = pane.border_subtitle
         pane.border_subtitle = f"{self.keys['zoom']} or esc: all panes"
-        self.maximize(pane, container=False)
+        if not self.maximize(pane, container=False):
+            pane.border_subtitle = self._saved_subtitle
 
     def on_key(self, event) -> None:
         """A printable key that nothing here is bound to still answers (Inputs take their own keys)."""
