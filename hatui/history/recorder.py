@@ -69,7 +69,7 @@ class Recorder:
         at = snap.taken_at
         states = observed_states(snap)
         present = {(f.code, f.node or ""): f for f in snap.findings}
-        journal = self._journal_rows(pair, snap)
+        journal, seen = self._journal_rows(pair, snap)
         events: list[dict[str, object]] = []
         with transaction(self.conn) as conn:
             known = {(n, layer): (s, h) for n, layer, s, h in conn.execute(
@@ -102,11 +102,14 @@ class Recorder:
             for row in events:
                 row["source"] = self.source
             written = insert_events(conn, events + journal)
+        self._journal_seen.update(seen)  # only once committed: a failed write is offered again
         return written
 
-    def _journal_rows(self, pair: str, snap: ClusterSnapshot) -> list[dict[str, object]]:
-        """The node kit's journal lines not offered before, as failover events with T+ and budget."""
+    def _journal_rows(self, pair: str, snap: ClusterSnapshot) -> tuple[list[dict[str, object]], dict]:
+        """The node kit's journal lines not offered before, as failover events with T+ and budget
+        (and the newest line per node, remembered once they are written)."""
         rows: list[dict[str, object]] = []
+        seen_now: dict[tuple[str, str], float] = {}
         timing = snap.config.timing
         for node in snap.nodes:
             if not node.reachable or not node.journal:
@@ -115,7 +118,7 @@ class Recorder:
             fresh = [e for e in node.journal if e.ts > seen]
             if not fresh:
                 continue
-            self._journal_seen[(pair, node.name)] = max(e.ts for e in node.journal)
+            seen_now[(pair, node.name)] = max(e.ts for e in node.journal)
             priority = node.vrrp.base_priority if node.vrrp else None
             timed = {r.started_at: r for r in journal_timeline(node.journal, timing, priority=priority)}
             for entry in fresh:
@@ -129,7 +132,7 @@ class Recorder:
                 rows.append(dict(ts=entry.ts, pair=pair, node=node.name, layer="failover", kind="failover",
                                  subject=entry.step, after=outcome.value, severity=severity, detail=detail.strip(),
                                  source=self.source, key=f"journal|{pair}|{node.name}|{entry.ts!r}|{entry.step}"))
-        return rows
+        return rows, seen_now
 
     def audit(self, records: Iterable[Mapping[str, object]], pairs: Mapping[str, Config]) -> int:
         """Action runs from the audit log (``hatui.actions.audit.read_audit``); re-reading adds nothing."""

@@ -171,3 +171,17 @@ def test_pair_option_picks_the_pair_file(tmp_path) -> None:
     assert "no pair 'nope'" in result.output
     result = CliRunner().invoke(main, ["--config", str(tmp_path), "status", "--all", "--watch"])
     assert result.exit_code == 3 and "--watch and --from work on one pair" in result.output
+
+
+def test_systemd_unit_runs_serve_with_flags_the_cli_accepts() -> None:
+    import shlex
+    from pathlib import Path
+
+    unit = (Path(__file__).resolve().parents[2] / "scripts" / "systemd" / "hatui-serve.service").read_text()
+    settings = dict(line.split("=", 1) for line in unit.splitlines() if "=" in line and not line.startswith("#"))
+    assert settings["Type"] == "notify" and "kill -HUP $MAINPID" in settings["ExecReload"]
+    argv = shlex.split(settings["ExecStart"])
+    assert argv[0].endswith("/hatui") and "serve" in argv and "127.0.0.1:9860" in argv
+    result = CliRunner().invoke(main, [*argv[1:], "--help"])
+    assert result.exit_code == 0, result.output  # every flag of ExecStart exists
+    assert "--listen HOST:PORT" in result.output
