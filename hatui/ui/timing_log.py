@@ -27,7 +27,7 @@ from hatui.ui.history import TimingRow
 
 # Budget before the (long) step text: over/under must be visible in a narrow pane.
 COLUMNS = ("time", "T+", "budget", "node", "step", "note")
-NOTE_WIDTH = 36  # a longer note wraps inside its row, so the pane's width stays what its columns need
+NOTE_WIDTH = 40  # a longer note wraps inside its row, so the pane's width stays what its columns need
 MAX_ENTRIES = 2000
 
 
