@@ -196,8 +196,8 @@ async def test_every_dashboard_query_names_a_metric_of_a_live_scrape(fleet, tmp_
 async def test_status_all_a_hung_pair_costs_only_its_own_bound(fleet, tmp_path: Path) -> None:
     folder = tmp_path / "fleet"
     text = (folder / "demo-2.toml").read_text()
-    text = re.sub(r"command_timeout = .*", "command_timeout = 1.0", text)
-    (folder / "demo-2.toml").write_text(re.sub(r"connect_timeout = .*", "connect_timeout = 1.0", text))
+    text = re.sub(r"command_timeout = .*", "command_timeout = 0.5", text)
+    (folder / "demo-2.toml").write_text(re.sub(r"connect_timeout = .*", "connect_timeout = 0.5", text))
     await fleet[1].fault("hang", "vm12")
     started = time.monotonic()
     out = await run_cli("--config", str(folder), "status", "--all", "--json")
@@ -206,7 +206,7 @@ async def test_status_all_a_hung_pair_costs_only_its_own_bound(fleet, tmp_path: 
     assert out.exit_code == 2, out.stderr
     assert rows["demo-1"]["verdict"] == "OK" and rows["demo-1"]["active"] == ["vm2"]
     assert rows["demo-2"]["root"]["code"] == "node-hung" and rows["demo-2"]["root"]["node"] == "vm12"
-    assert took < 1 + 1 + 3 + 4  # demo-2's own bound (+ interpreter start), not the default one
+    assert took < 0.5 + 0.5 + 3 + 4  # demo-2's own bound (+ interpreter start); the demo's default is 11 s
     table = await run_cli("--config", str(folder), "status", "--all")
     lines = table.stdout.splitlines()
     assert lines[1].startswith("✔ OK") and "demo-1" in lines[1]
