@@ -324,7 +324,8 @@ class HatuiApp(ActionsMixin, App):
             if finding is None:
                 self.notify("nothing to copy: no finding", title="copy", timeout=3)
                 return
-            text, what = copy_text(finding.hint), f"{finding.code}'s command"
+            text = copy_text(finding.hint)
+            what = f"{finding.code}'s {'hint' if text == finding.hint.strip() else 'command'}"
         else:
             self.notify("nothing to copy here", title="copy", timeout=3)
             return

@@ -63,7 +63,8 @@ class HintLine(Static):
 
 
 def _identity(finding: Finding) -> tuple[str, str | None, str]:
-    return finding.code, finding.node, finding.message
+    """What stays the same while a finding lasts (its message may carry a growing age)."""
+    return finding.code, finding.node, finding.layer.value
 
 
 class FindingsPanel(VerticalScroll):

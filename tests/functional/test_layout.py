@@ -168,3 +168,18 @@ async def test_c_copies_the_selected_findings_command_and_the_finding_says_so() 
     assert "copied data-loss-window's command: drbdadm outdate r0" in app.notes_text()
     assert "└ ▶ ✖ CRITICAL [vm12 Replication]" in text  # the tree is kept: consequences under their root
     assert "└ ▲ WARNING [vm12 Replication]" in text
+
+
+@pytest.mark.asyncio
+async def test_the_selection_stays_on_its_finding_while_its_message_changes() -> None:
+    later = sc.node_down(sc.T0 + 20)  # "(for 18s)" instead of "(for 10s)": the same findings
+    app = make_app(sc.healthy(), sc.crashed_before_failover(), sc.node_down(), later, app_class=NotedApp)
+    async with app.run_test(size=WIDE) as pilot:
+        await shown(app, pilot, 3)
+        await pilot.press("f", "down", "c")
+        await shown(app, pilot, 4)
+        assert "▶ ✖ CRITICAL [vm12 Replication] DATA-LOSS WINDOW" in screen_text(app)
+        await pilot.press("f", "up", "c")
+        await pilot.pause()
+    assert "copied data-loss-window's command" in app.notes_text()
+    assert app.notes_text().splitlines()[-2] == "copied node-unreachable's hint: vm12 serves. Bring vm2 back (power, console): it rejoins as Secondary…"
