@@ -80,8 +80,8 @@ def lab_fault(opts: dict, kind: str, node: str | None, unit: str | None) -> None
     """Inject a fault: KIND [NODE] [UNIT].
 
     KIND: crash, restore, cut-link, heal-link, partition, heal, stop-service,
-    start-service, stop-keepalived, start-keepalived, block-vrrp, unblock-vrrp,
-    split-brain.
+    start-service, kill-service, stop-keepalived, start-keepalived, block-vrrp,
+    unblock-vrrp, split-brain, hang, unhang, drop.
     """
     from hatui.lab.faults import inject
 

@@ -20,11 +20,24 @@ unblock-vrrp       remove those entries
 split-brain        cut the link, force the standby Primary (fencing has outdated it: only
                    ``primary --force`` gets past that) and write on both sides, heal the link:
                    DRBD finds both sides changed and drops the connection (StandAlone)
+hang NODE          SIGSTOP NODE's sshd: the listener, every session and every command running
+                   under one (what hatui runs, a fence-peer request being served). TCP still
+                   accepts, nothing answers: hatui's commands time out (node-hung), new
+                   connections get no banner. Everything else on the node keeps running
+                   (keepalived, DRBD, the services): a hung SSH path, not a dead node
+unhang NODE        SIGCONT the same processes: commands that were stopped mid-way finish late
+drop NODE          SIGKILL NODE's sshd session processes (not the listener): every SSH
+                   connection breaks mid-command, as when a link flaps; reconnecting works
+kill-service …     SIGKILL the unit's main process on NODE (it crashed; systemctl shows failed)
 =================  ==========================================================================
+
+Why hang and drop use signals: there is no iptables/nft here, and a node's own
+network has no other way to hold a TCP connection open while never answering.
 """
 
 from __future__ import annotations
 
+import signal
 import time
 
 from hatui.lab import netns, topology
@@ -33,9 +46,11 @@ from hatui.lab.netns import LabError
 from hatui.lab.node_setup import PY, boot, reboot_cleanup, wait_for
 
 KINDS = ("crash", "restore", "cut-link", "heal-link", "partition", "heal", "stop-service", "start-service", "stop-keepalived",
-         "start-keepalived", "block-vrrp", "unblock-vrrp", "split-brain")
+         "start-keepalived", "block-vrrp", "unblock-vrrp", "split-brain", "hang", "unhang", "drop", "kill-service")
 BLACKHOLE_MAC = "02:00:00:00:00:00"  # locally administered, never used by a lab interface
-NEEDS_NODE = {"crash", "restore", "partition", "stop-service", "start-service", "stop-keepalived", "start-keepalived"}
+NEEDS_NODE = {"crash", "restore", "partition", "stop-service", "start-service", "stop-keepalived", "start-keepalived",
+              "hang", "unhang", "drop", "kill-service"}
+SSHD = ("sshd", "sshd-session")
 
 
 def inject(lab: Lab, kind: str, node: str | None = None, unit: str | None = None) -> str:
@@ -44,16 +59,20 @@ def inject(lab: Lab, kind: str, node: str | None = None, unit: str | None = None
         raise LabError(f"unknown fault {kind!r}: one of {', '.join(KINDS)}")
     if kind in NEEDS_NODE and node not in NAMES:
         raise LabError(f"fault {kind} needs a node: {' or '.join(NAMES)}")
-    if kind in ("stop-service", "start-service") and not unit:
+    if kind in ("stop-service", "start-service", "kill-service") and not unit:
         raise LabError(f"fault {kind} needs a unit, e.g. nfs-server.service")
     if not lab.is_up():
         raise LabError("the lab is not up (hatui lab up)")
+    if kind in ("hang", "unhang", "drop", "kill-service"):
+        return _signals(lab, kind, node, unit)
     if kind == "crash":
+        lab.forget_hung(node)
         killed = netns.kill_netns_processes(node)
         for dev in ("eth0", "eth1"):
             netns.set_link(node, dev, False)
         return f"{node} crashed: {killed} processes killed, eth0 and eth1 down"
     if kind == "restore":
+        lab.forget_hung(node)
         files = lab.files(node)
         netns.kill_netns_processes(node)
         reboot_cleanup(files)
@@ -98,6 +117,39 @@ def inject(lab: Lab, kind: str, node: str | None = None, unit: str | None = None
                 netns.run(["ip", "-n", n.netns, "neigh", "del", other.public_ip, "dev", "eth0"], check=False)
         return "VRRP adverts between the nodes " + ("blocked" if kind == "block-vrrp" else "unblocked")
     return _split_brain(lab)
+
+
+def _signals(lab: Lab, kind: str, node: str, unit: str | None) -> str:
+    if kind == "hang":
+        stopped: set[int] = set()
+        for _ in range(3):  # a session may fork while we stop the others
+            pids = [p for p in netns.process_tree(node, SSHD) if p not in stopped]
+            netns.signal_pids(pids, signal.SIGSTOP)
+            stopped |= set(pids)
+        lab.remember_hung(node, sorted(stopped))
+        return f"{node} hung: sshd and everything under it stopped ({len(stopped)} processes)"
+    if kind == "unhang":
+        pids = set(lab.forget_hung(node)) | set(netns.process_tree(node, SSHD))
+        return f"{node} unhung: {netns.signal_pids(sorted(pids), signal.SIGCONT)} processes continued"
+    if kind == "drop":
+        listener = _pid_file(lab.files(node).sub("run") / "sshd.pid")
+        sessions = [p for p in netns.process_tree(node, SSHD)
+                    if (i := netns.proc_parent(p)) and i[0] in SSHD and i[1] == listener]
+        netns.signal_pids(sessions, signal.SIGKILL)
+        return f"{node}: {len(sessions)} SSH session(s) cut"
+    out = netns.node_run(node, ["systemctl", "show", "-p", "MainPID", "--value", unit], check=False, timeout=20)
+    pid = int(out.stdout.strip() or 0) if out.stdout.strip().isdigit() else 0
+    if pid <= 0:
+        raise LabError(f"{node}: {unit} has no main process (not running)")
+    netns.signal_pids([pid], signal.SIGKILL)
+    return f"{node}: {unit} main process {pid} killed"
+
+
+def _pid_file(path) -> int:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return -1
 
 
 def _drbd(node: str, *args: str) -> None:

@@ -65,6 +65,18 @@ class Lab:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.state_file.write_text(json.dumps(state, indent=2) + "\n")
 
+    def remember_hung(self, name: str, pids: list[int]) -> None:
+        """The processes ``hatui lab fault hang`` stopped on ``name`` (unhang continues them)."""
+        hung = self.state().get("hung") or {}
+        hung[name] = sorted(set(hung.get(name, [])) | set(pids))
+        self._remember("hung", hung)
+
+    def forget_hung(self, name: str) -> list[int]:
+        hung = self.state().get("hung") or {}
+        pids = hung.pop(name, [])
+        self._remember("hung", hung)
+        return pids
+
     def files(self, name: str) -> NodeFiles:
         return NodeFiles(self.dir, name)
 
@@ -273,14 +285,20 @@ class Lab:
     def client_log(self) -> Path:
         return self.dir / "client" / "client.jsonl"
 
-    def client_start(self, *, interval: float = 0.05) -> int:
-        """Start the client in the client namespace (writes records through the VIP)."""
+    def client_start(self, *, interval: float = 0.05, log: Path | None = None, start_seq: int = 1) -> int:
+        """Start the client in the client namespace (writes records through the VIP).
+
+        ``log`` (default :attr:`client_log`, emptied first) and ``start_seq`` let a
+        caller keep one log per run with record numbers that never repeat (the chaos run).
+        """
         self.client_stop()
-        self.client_log.parent.mkdir(parents=True, exist_ok=True)
-        self.client_log.unlink(missing_ok=True)
+        log = log or self.client_log
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.unlink(missing_ok=True)
         vip = topology.VIP.split("/")[0]
         pid = netns.node_spawn(topology.CLIENT_NS, [PY, "-m", "hatui.lab.client", "--target", f"{vip}:2049",
-                                                    "--interval", str(interval), "--out", str(self.client_log)],
+                                                    "--interval", str(interval), "--out", str(log),
+                                                    "--start-seq", str(start_seq)],
                                log=self.dir / "client" / "client.stderr")
         self._remember("client_pid", pid)
         return pid

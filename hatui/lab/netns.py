@@ -144,6 +144,44 @@ def netns_pids(name: str) -> list[int]:
     return [int(p) for p in out.split() if p.isdigit()]
 
 
+def proc_parent(pid: int) -> tuple[str, int, str] | None:
+    """(comm, ppid, state letter) of a process, None when it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text(errors="replace")
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()
+    return text[text.index("(") + 1:text.rindex(")")], int(fields[1]), fields[0]
+
+
+def process_tree(name: str, comms: tuple[str, ...]) -> list[int]:
+    """Processes of node ``name`` named one of ``comms`` (sshd …), with all their descendants."""
+    info = {pid: proc_parent(pid) for pid in netns_pids(name)}
+    info = {pid: i for pid, i in info.items() if i is not None}
+    roots = {pid for pid, (comm, _, _) in info.items() if comm in comms}
+    out = []
+    for pid in info:
+        p, seen = pid, 0
+        while p in info and seen < 64:
+            if p in roots:
+                out.append(pid)
+                break
+            p, seen = info[p][1], seen + 1
+    return sorted(out)
+
+
+def signal_pids(pids: Sequence[int], sig: int) -> int:
+    """Send ``sig`` to each pid that still exists; returns how many got it."""
+    sent = 0
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+            sent += 1
+        except ProcessLookupError:
+            pass
+    return sent
+
+
 def kill_netns_processes(name: str, *, timeout: float = 3.0) -> int:
     """SIGKILL every process in the network namespace (a node crash); returns how many."""
     pids = netns_pids(name)

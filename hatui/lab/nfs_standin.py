@@ -134,6 +134,10 @@ class NfsStandin:
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):
             pass  # ValueError: a line over the stream limit; drop that client
+        except asyncio.CancelledError:
+            # The stand-in is stopping (asyncio.run cancels every task). Ending quietly: a handler task
+            # left cancelled makes Python 3.11's StreamReaderProtocol log a traceback ("Exception in callback").
+            pass
         finally:
             self.writers.discard(writer)
             writer.close()
