@@ -312,6 +312,16 @@ class Lab:
         except (ProcessLookupError, PermissionError):
             pass
         deadline = time.monotonic() + 3
-        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        while time.monotonic() < deadline and _running(pid):
             time.sleep(0.05)
         self._remember("client_pid", None)
+
+
+def _running(pid: int) -> bool:
+    """The process still runs: a zombie does not (when it is our own child, it is reaped here)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    info = netns.proc_parent(pid)
+    return info is not None and info[2] != "Z"
