@@ -26,7 +26,7 @@ from pathlib import Path
 from contextlib import asynccontextmanager
 
 from hatui.config import load_config
-from hatui.poller import ClusterPoller
+from hatui.snapshot.poller import ClusterPoller
 from hatui.probes import catalog
 
 

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from hatui.actions import ActionRunner, plan_failover
 from hatui.config import load_config
 from hatui.demo.server import DemoPair
-from hatui.poller import ClusterPoller
+from hatui.snapshot.poller import ClusterPoller
 from hatui.states import Severity
 
 SEED_RANGE = (30.0, 60.0)

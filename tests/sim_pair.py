@@ -3,7 +3,7 @@
 :class:`SimTransport` answers like the demo's SSH server does (``hatui.demo.server``):
 a crashed node refuses, a hung node never answers (a command timeout), a pending
 drop cuts the command; everything else runs the real poll script through the
-demo's :class:`~hatui.demo.node_shell.NodeShell`. A :class:`~hatui.poller.ClusterPoller`
+demo's :class:`~hatui.demo.node_shell.NodeShell`. A :class:`~hatui.snapshot.poller.ClusterPoller`
 over these transports parses, derives facts and diagnoses exactly as it does
 against real nodes, while the simulation advances in simulated time — so every
 fault and pair of faults the demo can make runs in milliseconds.
@@ -18,7 +18,7 @@ from hatui.demo.cluster_sim import ClusterSim
 from hatui.demo.node_shell import NodeShell
 from hatui.errors import CommandTimeout, FailureKind, TransportError
 from hatui.model import ClusterSnapshot
-from hatui.poller import ClusterPoller
+from hatui.snapshot.poller import ClusterPoller
 from hatui.transport import CommandResult
 
 NFS, DAG = "nfs-server.service", "airflow-dag-processor.service"

@@ -12,7 +12,7 @@ The public API (used by the CLI and the console; nothing here imports Textual):
   nodes, step by step, checking each effect against a fresh snapshot, and
   returns a :class:`RunResult` that offers ``retry()`` and ``rollback()``.
 
-Every run is written to the timeline (:mod:`hatui.timeline`) and the audit log
+Every run is written to the timeline (:mod:`hatui.timelines.saved`) and the audit log
 (:mod:`.audit`).
 """
 

@@ -34,8 +34,8 @@ from hatui.actions.plan import Plan, Step
 from hatui.config import Config
 from hatui.errors import HatuiError
 from hatui.model import ClusterSnapshot
-from hatui.poller import ClusterPoller
-from hatui.timeline import Timeline, TimelineRow
+from hatui.snapshot.poller import ClusterPoller
+from hatui.timelines.saved import Timeline, TimelineRow
 from hatui.transport import NodeTransport
 
 CHECK_INTERVAL = 0.2

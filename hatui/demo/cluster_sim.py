@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from hatui.demo.drbd_machine import PRIMARY, DrbdMachine
+from hatui.emulator.drbd_machine import PRIMARY, DrbdMachine
 from hatui.demo.notify_kit import FAILOVER_STEPS, NotifyKitMixin
 from hatui.demo.vrrp import VrrpMixin
 

@@ -11,10 +11,10 @@ import json
 import time
 from typing import Sequence
 
-from hatui import tool_text
+from hatui.emulator import tool_text
 from hatui.demo.cluster_sim import ClusterSim
-from hatui.demo.drbd_machine import BACKING_KIB, CONNECTED
-from hatui.tool_text import systemd_timestamp
+from hatui.emulator.drbd_machine import BACKING_KIB, CONNECTED
+from hatui.emulator.tool_text import systemd_timestamp
 
 _FOREVER = 4294967295
 _KA_STATE = {"INIT": 0, "BACKUP": 1, "MASTER": 2, "FAULT": 3}
@@ -261,7 +261,7 @@ def lsblk_json(sim: ClusterSim, name: str, columns: Sequence[str], devices: Sequ
 
 
 def exportfs_v(sim: ClusterSim, name: str) -> str:
-    """``exportfs -v``: nothing while the NFS server is down (layout in :func:`hatui.tool_text.exportfs_v`)."""
+    """``exportfs -v``: nothing while the NFS server is down (layout in :func:`hatui.emulator.tool_text.exportfs_v`)."""
     node = sim.node(name)
     if not node.units[sim.nfs_unit].active:
         return ""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from hatui.demo import formats as fmt
 from hatui.demo.basic_commands import BasicCommandsMixin
-from hatui.demo.drbd_fencing import drbdadm_dump, drbdsetup_show
+from hatui.emulator.drbd_fencing import drbdadm_dump, drbdsetup_show
 from hatui.demo.cmdutil import Result, UsageError, ok as _ok, opt as _opt  # noqa: F401 (UsageError re-exported)
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hatui.demo.drbd_machine import PRIMARY, UPTODATE
+from hatui.emulator.drbd_machine import PRIMARY, UPTODATE
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from hatui.demo.cluster_sim import ClusterSim, SimNode

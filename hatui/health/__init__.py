@@ -2,8 +2,8 @@
 
 Each rule is a small function over the snapshot that yields what it sees; the
 facts it reads (who is Primary, who holds the VIP, which node is unknown) come
-from :mod:`hatui.facts`, derived once. Rules do not decide what caused what,
-nor whether their hint is safe to follow now: :mod:`hatui.diagnosis` builds
+from :mod:`hatui.model.facts`, derived once. Rules do not decide what caused what,
+nor whether their hint is safe to follow now: :mod:`hatui.health.diagnosis` builds
 the root-cause tree and lets no hint through that mounts, starts services or
 promotes while another node is or may be Primary.
 
@@ -32,6 +32,6 @@ def run_rules(snap: ClusterSnapshot) -> list[Finding]:
 
 def evaluate(snap: ClusterSnapshot) -> tuple[tuple[Finding, ...], Severity]:
     """Findings as a root-cause tree (each root followed by what it explains) and the verdict."""
-    from hatui.diagnosis import diagnose
+    from hatui.health.diagnosis import diagnose
 
     return diagnose(snap, run_rules(snap))

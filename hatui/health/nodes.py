@@ -8,7 +8,7 @@ from hatui.errors import FailureKind
 from hatui.health.registry import CRIT, UNKNOWN, rule, up
 from hatui.model import ClusterSnapshot, Finding, Layer, NodeSnapshot
 from hatui.states import Role
-from hatui.textfmt import age_text
+from hatui.present.text import age_text
 
 UNCLASSIFIED = "node-unreachable"  # a failure the transport did not classify
 

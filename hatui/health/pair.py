@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from hatui.facts import peer_disk_bad, unit_running
+from hatui.model.facts import peer_disk_bad, unit_running
 from hatui.health.registry import CRIT, OK, WARN, rule, up
 from hatui.model import Act, ClusterSnapshot, Finding, Layer, NodeSnapshot
 from hatui.states import DiskState, ReplicationState, Role, VrrpState
-from hatui.textfmt import duration_text as _duration
+from hatui.present.text import duration_text as _duration
 
 
 @rule

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from hatui.facts import unit_running
+from hatui.model.facts import unit_running
 from hatui.health.registry import CRIT, WARN, rule, up
 from hatui.model import Act, ClusterSnapshot, Finding, Layer
 from hatui.probes import catalog

@@ -1,6 +1,6 @@
 """What a snapshot, the node journal and the audit log add to the history.
 
-Every layer is described by :func:`hatui.layers.node_layers` — the same words the console
+Every layer is described by :func:`hatui.present.layers.node_layers` — the same words the console
 and ``hatui status`` show — so the history says "vm2 DRBD r0: Secondary → Primary" exactly
 as the screen did. A node that does not answer is one "node: answered → unreachable"
 event, not one "unknown" per layer; its layers keep their last recorded state, so when
@@ -18,14 +18,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Mapping
 
-from hatui.auto_timeline import journal_outcome, journal_timeline
+from hatui.timelines.journal import journal_outcome, journal_timeline
 from hatui.config import Config
 from hatui.history.store import insert_events, transaction
-from hatui.incident import budget_text
-from hatui.layers import node_layers
+from hatui.timelines.incident import budget_text
+from hatui.present.layers import node_layers
 from hatui.model import ClusterSnapshot, Finding
 from hatui.states import Severity
-from hatui.status_doc import node_state
+from hatui.present.status_json import node_state
 
 # Audit events worth a history row, and the severity they get.
 _AUDIT_EVENTS = {"start": "OK", "result": None, "refused": "WARNING", "cancelled": "OK", "lock-break": "WARNING",

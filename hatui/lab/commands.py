@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from hatui.cli_errors import one_line_errors
+from hatui.cli.errors import one_line_errors
 
 
 def _lab(opts: dict):

@@ -2,7 +2,7 @@
 
 Start it on a node with ``python -m hatui.lab.drbd_daemon`` (settings from
 ``node.json``, see :mod:`hatui.lab.node_env`). It holds the pair's
-:class:`~hatui.demo.drbd_machine.DrbdMachine` (the same state machine the demo
+:class:`~hatui.emulator.drbd_machine.DrbdMachine` (the same state machine the demo
 pair runs), keeps the local node's data on the backing disk
 (:mod:`hatui.lab.drbd_store`) and replicates over a real TCP connection to the
 peer's daemon (:mod:`hatui.lab.drbd_link`, which documents the peer protocol).
@@ -65,7 +65,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hatui.demo.drbd_machine import CONNECTED, CONNECTING, PRIMARY, SECONDARY
+from hatui.emulator.drbd_machine import CONNECTED, CONNECTING, PRIMARY, SECONDARY
 from hatui.lab.drbd_fence import FenceRunnerMixin, load_fencing
 from hatui.lab.drbd_link import PeerLinkMixin, Verify
 from hatui.lab.drbd_shell import Shell, Sim, is_mutating

@@ -1,6 +1,6 @@
 """The lab DRBD emulator's fencing: the resource's policy and handlers, run the way DRBD runs them.
 
-The shared machine (:mod:`hatui.demo.drbd_fencing`) decides *when* a handler
+The shared machine (:mod:`hatui.emulator.drbd_fencing`) decides *when* a handler
 runs and what its exit code means; this module gives the lab daemon the parts
 that touch the node: the fencing policy and handler command lines come from
 the node's DRBD resource file (rendered from the node kit's
@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hatui.demo.drbd_fencing import POLICIES, FencingConfig, HelperCall
+from hatui.emulator.drbd_fencing import POLICIES, FencingConfig, HelperCall
 from hatui.lab.drbd_wire import log
 
 if TYPE_CHECKING:

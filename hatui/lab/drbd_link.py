@@ -35,7 +35,7 @@ first send ``hello``; then:
 =============  =========================  ==============================================
 
 Node-id 0 is the *coordinator*: while DRBD-Connected it alone runs the pair's
-:class:`~hatui.demo.drbd_machine.DrbdMachine` (handshake, resync progress,
+:class:`~hatui.emulator.drbd_machine.DrbdMachine` (handshake, resync progress,
 both nodes' commands) and pushes the result; the follower renders status from
 the adopted copy. While not Connected each daemon is the authority for its own
 node only.
@@ -65,7 +65,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hatui.demo.drbd_machine import CONNECTED, CONNECTING, PRIMARY
+from hatui.emulator.drbd_machine import CONNECTED, CONNECTING, PRIMARY
 from hatui.lab.drbd_store import LabDrbdMachine, SyncPoint, apply_diff, blocks_digest
 from hatui.lab.drbd_wire import (LINE_LIMIT, PeerSession, adopt_pair, apply_node_doc, exchange_hello, log,
                                  node_doc)

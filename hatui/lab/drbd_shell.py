@@ -11,7 +11,7 @@ import os
 import time
 from typing import Any
 
-from hatui.demo.drbd_machine import DrbdMachine
+from hatui.emulator.drbd_machine import DrbdMachine
 from hatui.demo.node_commands import DRBD_VERBS, CommandsMixin
 
 VERBS = frozenset(DRBD_VERBS)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from hatui.demo.drbd_machine import KIB_PER_BLOCK, UPTODATE, DrbdMachine, DrbdNode, SyncJob
+from hatui.emulator.drbd_machine import KIB_PER_BLOCK, UPTODATE, DrbdMachine, DrbdNode, SyncJob
 
 META_FILE = "drbd-meta.json"
 _TMP = ".~tmp"  # "~" is not allowed in keys, so a temporary file never looks like a block

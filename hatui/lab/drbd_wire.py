@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any, Awaitable, Callable
 
-from hatui.demo.drbd_machine import DrbdMachine, DrbdNode, SyncJob
+from hatui.emulator.drbd_machine import DrbdMachine, DrbdNode, SyncJob
 
 LINE_LIMIT = 256 * 1024 * 1024  # an offer carries every block of the device
 NODE_FIELDS = ("role", "disk", "conn", "want_connect", "discard_my_data", "needs_full_sync", "open_count",

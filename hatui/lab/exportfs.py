@@ -1,7 +1,7 @@
 """``python -m hatui.lab.exportfs [-v|-a|-r|-ra|-u ...]``: exportfs for a lab node.
 
 ``-v`` prints the node's exports (``env.exports``) in nfs-utils' verbose layout
-(:func:`hatui.tool_text.exportfs_v`, the demo's renderer) while the NFS
+(:func:`hatui.emulator.tool_text.exportfs_v`, the demo's renderer) while the NFS
 stand-in unit is active AND serves them (its ``{run_dir}/nfs-exports`` file),
 nothing otherwise, as the kernel's export table is empty without nfsd. Without
 options: the short layout (path, client). ``-a``, ``-r``, ``-ra``, ``-u``: accepted
@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
-from hatui import tool_text
+from hatui.emulator import tool_text
 from hatui.lab import unit_runner
 from hatui.lab.node_env import NodeEnv, load_node_env
 

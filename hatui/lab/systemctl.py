@@ -5,7 +5,7 @@ speaks its verbs with its outputs, messages and exit codes:
 
 * ``start|stop|restart UNIT...`` (exit 0; 1 "Job for U failed because ..."; 5 unknown unit)
 * ``is-active [-q] UNIT...`` prints active/inactive/failed; exit 0 when all active, else 3
-* ``show [-p A,B] [--value] UNIT...`` KEY=VALUE blocks (:mod:`hatui.tool_text`, as the demo prints)
+* ``show [-p A,B] [--value] UNIT...`` KEY=VALUE blocks (:mod:`hatui.emulator.tool_text`, as the demo prints)
 * ``status UNIT...`` (exit 0 active, 3 not, 4 unknown), ``list-units``, ``reset-failed``, ``daemon-reload``
 
 How units run (supervisor, state files, locks, readiness) is in :mod:`hatui.lab.unit_runner`.
@@ -17,7 +17,7 @@ import os
 import sys
 import time
 
-from hatui import tool_text
+from hatui.emulator import tool_text
 from hatui.lab import unit_runner as runner
 from hatui.lab.node_env import NodeEnv, load_node_env
 

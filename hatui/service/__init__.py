@@ -1,6 +1,6 @@
 """``hatui serve``: the always-on, headless side of hatui — read-only by construction.
 
-It polls every configured pair with the console's own :class:`~hatui.poller.ClusterPoller`
+It polls every configured pair with the console's own :class:`~hatui.snapshot.poller.ClusterPoller`
 (one loop per pair), exposes the latest picture as Prometheus metrics
 (:mod:`.metrics`, with the official ``prometheus_client``) and records what happens in
 the history database (:mod:`hatui.history`). Nothing in this package imports the action

@@ -23,8 +23,8 @@ from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, StateSetMetricFamily
 
-from hatui.auto_timeline import journal_timeline, latest_takeover, master_down_interval
-from hatui.facts import unit_running
+from hatui.timelines.journal import journal_timeline, latest_takeover, master_down_interval
+from hatui.model.facts import unit_running
 from hatui.model import ClusterSnapshot, NodeSnapshot
 from hatui.states import ConnectionState, DiskState, Role, Severity, VrrpState, severity_rank
 

@@ -1,7 +1,7 @@
 """The ``hatui serve`` process: one polling loop per pair, ``/metrics``, the history writer, signals.
 
 Why one loop per pair: a pair whose nodes hang, or whose config is broken, must not delay
-or stop the others. Each loop owns a :class:`~hatui.poller.ClusterPoller` (the console's:
+or stop the others. Each loop owns a :class:`~hatui.snapshot.poller.ClusterPoller` (the console's:
 one batched exec per node per cycle, each node bounded by its own timeouts) and sleeps
 its pair's ``poll_interval`` between cycles. A broken pair file has no loop: its error is
 exported (``hatui_pair_config_error``) and the pair is UNKNOWN.
@@ -30,7 +30,7 @@ from prometheus_client import CollectorRegistry, Histogram, ProcessCollector, di
 from hatui.errors import HatuiError
 from hatui.fleet import Fleet, PairEntry, load_fleet
 from hatui.model import ClusterSnapshot
-from hatui.poller import ClusterPoller, status_timeout
+from hatui.snapshot.poller import ClusterPoller, status_timeout
 from hatui.service.history_writer import HistoryWriter
 from hatui.service.metrics import FleetCollector
 from hatui.service.sdnotify import notify

@@ -34,7 +34,7 @@ from hatui.actions.plan import PlanError
 from hatui.actions.resync import plan_resync, split_brain_evidence
 from hatui.model import ClusterSnapshot
 from hatui.states import Severity
-from hatui.incident import Source
+from hatui.timelines.incident import Source
 from hatui.ui.action_screens import FailureScreen, ResyncChooser
 from hatui.ui.console_hints import console_hint
 from hatui.ui.history import StateEvent, TimingRow, action_row

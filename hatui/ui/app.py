@@ -1,6 +1,6 @@
 """The live console: a Textual app that polls the pair in a worker and renders the model.
 
-The UI never blocks on SSH. With the real :class:`~hatui.poller.ClusterPoller`
+The UI never blocks on SSH. With the real :class:`~hatui.snapshot.poller.ClusterPoller`
 each node is polled by its own worker loop, and every answer re-assembles the
 snapshot, so a hung node never makes the other one look stale (``r`` wakes
 both loops early). Anything else with ``async poll()`` and ``async close()``
@@ -149,7 +149,7 @@ class HatuiApp(ActionsMixin, App):
 
     def start_polling(self) -> None:
         """Called by the main screen once its widgets exist."""
-        from hatui.poller import ClusterPoller
+        from hatui.snapshot.poller import ClusterPoller
 
         if self.poller is None:
             self.poller = ClusterPoller(self.config)
@@ -190,7 +190,7 @@ class HatuiApp(ActionsMixin, App):
         if node is None:
             async with self.poll_lock:
                 return await asyncio.wait_for(self.poller.poll(), self.poll_timeout())
-        from hatui.poller import ClusterPoller
+        from hatui.snapshot.poller import ClusterPoller
 
         assert isinstance(self.poller, ClusterPoller)  # per-node loops run only for it (start_polling)
         # It bounds each node itself; joining an in-flight poll needs no lock.

@@ -10,10 +10,10 @@ import time
 
 from textual.content import Content
 
-from hatui.layers import GLYPH, LayerState
+from hatui.present.layers import GLYPH, LayerState
 from hatui.model import Layer
 from hatui.states import Severity
-from hatui.textfmt import age_text as age, duration_text as duration  # noqa: F401 (this module's names for them)
+from hatui.present.text import age_text as age, duration_text as duration  # noqa: F401 (this module's names for them)
 
 
 STYLE = {

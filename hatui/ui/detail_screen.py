@@ -16,7 +16,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from hatui.layers import LayerState, node_layers
+from hatui.present.layers import LayerState, node_layers
 from hatui.model import ClusterSnapshot
 from hatui.ui import cells
 from hatui.ui.findings import finding_content

@@ -10,7 +10,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Input, Static
 
-from hatui.layers import GLYPH
+from hatui.present.layers import GLYPH
 from hatui.ui import cells
 from hatui.ui.history import StateEvent
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from textual.content import Content
 from textual.widgets import Static
 
-from hatui.layers import vip_text
+from hatui.present.layers import vip_text
 from hatui.model import ClusterSnapshot
 from hatui.ui import cells
 

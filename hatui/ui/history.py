@@ -1,11 +1,11 @@
 """What changed between two snapshots: state events, active-role moves, sync speed.
 
 Pure functions over the model (no Textual), so the console's event log and
-timing log are derived from exactly what :func:`hatui.layers.node_layers`
+timing log are derived from exactly what :func:`hatui.present.layers.node_layers`
 shows. The timing rows are the incident story's rows
-(:class:`hatui.incident.Entry`): the role tracker and the journal tracker
+(:class:`hatui.timelines.incident.Entry`): the role tracker and the journal tracker
 produce them, the actions runner's steps become them (:func:`action_row`), and
-:mod:`hatui.incident` merges them into one story per incident.
+:mod:`hatui.timelines.incident` merges them into one story per incident.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hatui.auto_timeline import journal_entries
-from hatui.incident import Cue, Entry, Kind, Source
-from hatui.layers import node_layers
+from hatui.timelines.journal import journal_entries
+from hatui.timelines.incident import Cue, Entry, Kind, Source
+from hatui.present.layers import node_layers
 from hatui.model import ClusterSnapshot, Layer
 from hatui.states import Role, Severity, is_syncing
-from hatui.timeline import TimelineRow, list_timelines, saved_entries, step_entry
+from hatui.timelines.saved import TimelineRow, list_timelines, saved_entries, step_entry
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def transitions(prev: ClusterSnapshot | None, cur: ClusterSnapshot) -> list[Stat
     return events
 
 
-# The timing pane's rows are the incident story's rows (hatui.incident.Entry).
+# The timing pane's rows are the incident story's rows (hatui.timelines.incident.Entry).
 TimingRow = Entry
 
 # The node journal's lines older than this are not replayed by a console that opens later.
@@ -124,8 +124,8 @@ class RoleTracker:
     """The console's own observations for the incident story: the verdict and the active role moving.
 
     Each entry says whether it opens an incident (the active role moved, the
-    verdict left OK) or shows the pair healthy again (:class:`~hatui.incident.Cue`);
-    :func:`hatui.incident.build_incidents` does the rest.
+    verdict left OK) or shows the pair healthy again (:class:`~hatui.timelines.incident.Cue`);
+    :func:`hatui.timelines.incident.build_incidents` does the rest.
     """
 
     def __init__(self) -> None:
@@ -184,7 +184,7 @@ def action_row(row: TimelineRow) -> Entry:
 
 
 class JournalTracker:
-    """The node kit's journal lines as story rows, each line once (:func:`~hatui.auto_timeline.journal_entries`).
+    """The node kit's journal lines as story rows, each line once (:func:`~hatui.timelines.journal.journal_entries`).
 
     The node kit appends its steps as they happen, so a takeover shows up over
     several polls; lines are deduplicated by (node, time stamp, step). A console
@@ -262,7 +262,7 @@ class SyncView:
 
 def sync_view(snap: ClusterSnapshot, resource: str) -> SyncView | None:
     """Direction, % and ETA of a running sync of ``resource``: the direction is the one fact
-    (:attr:`hatui.facts.ResourceFacts.resync`); speed comes from whichever side measured it."""
+    (:attr:`hatui.model.facts.ResourceFacts.resync`); speed comes from whichever side measured it."""
     rf = snap.facts.resources.get(resource)
     sync = rf.resync if rf is not None else None
     if sync is None:

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Label, ProgressBar, Sparkline, Static
 
-from hatui.layers import GLYPH, LayerState, node_layers
+from hatui.present.layers import GLYPH, LayerState, node_layers
 from hatui.model import ClusterSnapshot, Layer
 from hatui.ui import cells
 from hatui.ui.history import SyncView

@@ -1,6 +1,6 @@
 """One node's stack, top (Virtual IP) to bottom (physical disk), with a selectable row.
 
-The rows are :func:`hatui.layers.node_layers` as they are (the replication
+The rows are :func:`hatui.present.layers.node_layers` as they are (the replication
 rows are drawn by the link widget between the two stacks). An unreachable or
 stale node is dimmed and says so in its title; its old data is never shown as
 current. While hatui waits before reconnecting to it (the transport's
@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from hatui.layers import LayerState, node_layers
+from hatui.present.layers import LayerState, node_layers
 from hatui.model import ClusterSnapshot, Layer
 from hatui.ui import cells
 from hatui.ui.header import Freshness

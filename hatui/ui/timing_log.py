@@ -3,7 +3,7 @@
 Three sources push rows here: the console's observations (the verdict, the
 active role moving), the node kit's journal, and the console's own actions,
 live from the runner's events. The pane only keeps them and renders what
-:func:`hatui.incident.build_incidents` makes of them (one T+0 per incident,
+:func:`hatui.timelines.incident.build_incidents` makes of them (one T+0 per incident,
 chronological, duplicates folded), so the pane and ``hatui timeline --auto``
 tell the same story. An action's step is put under a key when it starts and
 replaced when it ends (:meth:`TimingLog.put`); :meth:`begin` marks an action's
@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from hatui.incident import Cue, Kind, Source, budget_text, build_incidents, story_rows
+from hatui.timelines.incident import Cue, Kind, Source, budget_text, build_incidents, story_rows
 from hatui.ui import cells
 from hatui.ui.history import TimingRow
 

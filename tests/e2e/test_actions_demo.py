@@ -22,7 +22,7 @@ from hatui.actions import (
 from hatui.actions.audit import read_audit
 from hatui.actions.lock import NodeLocks
 from hatui.config import load_config
-from hatui.poller import ClusterPoller
+from hatui.snapshot.poller import ClusterPoller
 from tests.e2e.conftest import run_cli
 
 pytestmark = pytest.mark.asyncio

@@ -52,6 +52,8 @@ async def test_healthy(demo) -> None:
 
 
 async def test_syncing(demo) -> None:
+    # Slow enough to be seen by a CLI process per poll on a busy machine (~5 s real at this time scale).
+    demo.sim.drbd.sync_rate_kib_s = 4 * 1024
     demo.sim.fault("sync")
     result = await wait_for(demo, lambda d: "sync-in-progress" in codes(d))
     assert result.exit_code == 1, result.stdout

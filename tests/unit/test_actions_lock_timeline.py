@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from hatui.actions.audit import AuditLog, excerpt, read_audit
 from hatui.actions.lock import STALE_AFTER, LockHeld, LockOwner, NodeLocks
-from hatui.timeline import Timeline, find_timeline, list_timelines, row_from_dict
+from hatui.timelines.saved import Timeline, find_timeline, list_timelines, row_from_dict
 from hatui.transport import CommandResult
 from tests.unit.test_actions_support import fake_pair
 
@@ -134,8 +134,8 @@ def test_read_only_and_missing_confirmation_refuse_on_the_cli(state_dir, tmp_pat
     assert read_audit()[-1]["event"] == "refused"
 
 
-@pytest.mark.parametrize("module", ["hatui.actions.runner", "hatui.actions.commands", "hatui.actions.resync",
-                                    "hatui.timeline"])
+@pytest.mark.parametrize("module", ["hatui.actions.runner", "hatui.cli.actions", "hatui.actions.resync",
+                                    "hatui.timelines.saved"])
 def test_actions_never_import_textual(module):
     code = f"import sys, {module}; print([m for m in sys.modules if m.split('.')[0] == 'textual'])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)

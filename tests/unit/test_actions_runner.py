@@ -10,7 +10,7 @@ from hatui.actions import ActionRunner, plan_failover
 from hatui.actions.audit import read_audit
 from hatui.actions.lock import NodeLocks
 from hatui.errors import TransportError
-from hatui.timeline import list_timelines
+from hatui.timelines.saved import list_timelines
 from hatui.transport import CommandResult
 from tests.unit.test_actions_support import fake_pair
 

@@ -1,4 +1,4 @@
-from hatui.auto_timeline import journal_timeline, latest_takeover, master_down_interval
+from hatui.timelines.journal import journal_timeline, latest_takeover, master_down_interval
 from hatui.config import TimingConfig
 from hatui.probes.journal import JournalEntry
 
@@ -31,8 +31,8 @@ def test_no_takeover_no_rows() -> None:
 
 
 def test_journal_entries_mark_already_done_steps_as_success_and_open_a_takeover() -> None:
-    from hatui.auto_timeline import journal_entries
-    from hatui.incident import Cue, Kind, Outcome
+    from hatui.timelines.journal import journal_entries
+    from hatui.timelines.incident import Cue, Kind, Outcome
 
     kit = entries(1000.0)[:2] + (JournalEntry(1001.0, "vm12", "mount", "already mounted: /srv/ha", True),
                                  JournalEntry(1001.5, "vm12", "nfs", "systemctl start nfs failed", False))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hatui.capture import section_name, snapshot_from_dir
+from hatui.snapshot.capture import section_name, snapshot_from_dir
 from hatui.demo.cluster_sim import ClusterSim
 from hatui.demo.node_shell import NodeShell
 from hatui.errors import ConfigError

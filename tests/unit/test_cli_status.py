@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from hatui import cli
 from hatui.errors import TransportError
-from hatui.render import frame_heading
+from hatui.present.rich import frame_heading
 from tests import builders as b
 
 EXAMPLE = importlib.resources.files("hatui").joinpath("config_example.toml").read_text()
@@ -55,12 +55,12 @@ def test_config_error_with_json_is_a_json_error_object(tmp_path) -> None:
 @pytest.mark.parametrize("error,kind", [(TransportError("vm2", "vm2: connection refused"), "transport"),
                                         (TimeoutError(), "timeout")])
 def test_transport_and_timeout_errors_with_json_are_json(config, monkeypatch, error, kind) -> None:
-    import hatui.poller
+    import hatui.snapshot.poller
 
     async def failing(config, timeout=None):
         raise error
 
-    monkeypatch.setattr(hatui.poller, "poll_once", failing)
+    monkeypatch.setattr(hatui.snapshot.poller, "poll_once", failing)
     result = run("--config", str(config), "status", "--json", "--timeout", "1")
     assert result.exit_code == 3
     doc = json.loads(result.stdout)
@@ -89,10 +89,10 @@ class FramesPoller:
 
 @pytest.fixture
 def frames(monkeypatch):
-    import hatui.poller
+    import hatui.snapshot.poller
 
     FramesPoller.polls = 0
-    monkeypatch.setattr(hatui.poller, "ClusterPoller", FramesPoller)
+    monkeypatch.setattr(hatui.snapshot.poller, "ClusterPoller", FramesPoller)
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     yield

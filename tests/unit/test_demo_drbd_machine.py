@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hatui.demo.drbd_fencing import simulated_fence_peer
-from hatui.demo.drbd_machine import DrbdMachine
+from hatui.emulator.drbd_fencing import simulated_fence_peer
+from hatui.emulator.drbd_machine import DrbdMachine
 
 
 def run(m: DrbdMachine, start: float, until: float, step: float = 0.05) -> float:
@@ -135,7 +135,7 @@ def test_invalidate_and_verify() -> None:
     assert m.verify("vm2").rc == 11
 
 
-# ---- fencing (hatui.demo.drbd_fencing) ------------------------------------------------------------
+# ---- fencing (hatui.emulator.drbd_fencing) ------------------------------------------------------------
 
 
 def fenced_pair(policy: str = "resource-and-stonith", rc: int | None = None) -> tuple[DrbdMachine, list]:
@@ -248,7 +248,7 @@ def test_disconnected_promote_runs_fence_peer_first() -> None:
 
 
 def test_config_and_status_show_fencing() -> None:
-    from hatui.demo.drbd_fencing import FencingConfig, drbdadm_dump, drbdsetup_show
+    from hatui.emulator.drbd_fencing import FencingConfig, drbdadm_dump, drbdsetup_show
 
     cfg = FencingConfig("resource-and-stonith", "/kit/hatui-fence-peer fence", "/kit/hatui-fence-peer unfence")
     m = DrbdMachine(("vm2", "vm12"), fencing=cfg, run_helper=None)

@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 from hatui.errors import FailureKind
-from hatui.layers import node_layers, vip_text
+from hatui.present.layers import node_layers, vip_text
 from hatui.model import Act, Finding, Layer
-from hatui.observe import unreachable_node
+from hatui.snapshot.assemble import unreachable_node
 from hatui.states import ConnectionState, DiskState, ReplicationState, Role, Severity
-from hatui.status_doc import status_document
+from hatui.present.status_json import status_document
 from tests import builders as b
 from tests.sim_pair import SimPair
 
@@ -106,7 +106,7 @@ def test_the_gate_lets_a_safe_hint_through() -> None:
 
 
 def test_a_root_is_at_least_as_severe_as_what_it_explains() -> None:
-    from hatui.diagnosis import diagnose
+    from hatui.health.diagnosis import diagnose
 
     snap = b.healthy()
     cause = Finding(Severity.WARNING, Layer.KEEPALIVED, "stopped", "", "keepalived-down", "vm2")
@@ -120,7 +120,7 @@ def test_a_root_is_at_least_as_severe_as_what_it_explains() -> None:
 
 def test_unknown_data_is_unknown_not_critical(tmp_path: Path) -> None:
     """--from with files missing or unreadable: those layers are UNKNOWN, and the verdict too."""
-    from hatui.capture import snapshot_from_dir
+    from hatui.snapshot.capture import snapshot_from_dir
 
     for name in ("vm2", "vm12"):
         (tmp_path / name).mkdir()
@@ -215,7 +215,7 @@ def test_data_loss_window_and_fencing_states() -> None:
 
 def test_proc_drbd_minors_are_named_after_the_configured_device(tmp_path: Path) -> None:
     """DRBD 8.4's /proc/drbd has minors, not names: minor 0 is the resource on /dev/drbd0."""
-    from hatui.capture import snapshot_from_dir
+    from hatui.snapshot.capture import snapshot_from_dir
     from tests import TEST_FIXTURES
 
     for name in ("vm2", "vm12"):

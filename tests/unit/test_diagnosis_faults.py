@@ -18,8 +18,8 @@ import re
 
 import pytest
 
-from hatui.demo.drbd_machine import INCONSISTENT, OUTDATED, PRIMARY, STANDALONE
-from hatui.diagnosis import ROOT_ORDER
+from hatui.emulator.drbd_machine import INCONSISTENT, OUTDATED, PRIMARY, STANDALONE
+from hatui.health.diagnosis import ROOT_ORDER
 from hatui.model import ClusterSnapshot
 from hatui.states import Severity
 from tests.sim_pair import SimPair

@@ -59,7 +59,7 @@ def test_write_private_tightens_a_file_that_was_wider(tmp_path: Path) -> None:
 
 
 def test_timelines_live_in_the_private_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from hatui.timeline import Timeline
+    from hatui.timelines.saved import Timeline
 
     monkeypatch.setenv("HATUI_STATE_DIR", str(tmp_path / "state"))
     tl = Timeline("failover", "Failover to vm12")

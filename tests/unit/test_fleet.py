@@ -15,7 +15,7 @@ from hatui.cli import main
 from hatui.config import load_config
 from hatui.errors import ConfigError
 from hatui.fleet import load_fleet, pair_config_path
-from hatui.fleet_status import exit_code, failed, summarize, table, worst
+from hatui.fleet.status import exit_code, failed, summarize, table, worst
 from hatui.states import Severity
 from tests.sim_pair import SimPair
 
@@ -131,7 +131,7 @@ def test_worst_verdict_and_exit_code() -> None:
 
 
 def summarize_ok(name: str):
-    from hatui.fleet_status import PairSummary
+    from hatui.fleet.status import PairSummary
 
     return PairSummary(pair=name, verdict=Severity.OK, active=("vm2",), vip="vm2", replication="Connected")
 

@@ -129,7 +129,7 @@ EXTRA = {  # the metrics prometheus_client objects own (not the collector)
 
 def test_serve_cannot_run_actions() -> None:
     """The service loads no action runner, plan, guard or lock: of the actions, only the audit log's reader."""
-    code = ("import sys, hatui.service.serve, hatui.cli_fleet, hatui.history.recorder, hatui.actions.audit; "
+    code = ("import sys, hatui.service.serve, hatui.cli.fleet, hatui.history.recorder, hatui.actions.audit; "
             "print(sorted(m for m in sys.modules if m.startswith(('hatui.actions', 'textual', 'hatui.ui'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "['hatui.actions', 'hatui.actions.audit']"

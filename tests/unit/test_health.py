@@ -3,7 +3,7 @@ from __future__ import annotations
 import dataclasses
 
 from hatui.model import Layer
-from hatui.observe import unreachable_node
+from hatui.snapshot.assemble import unreachable_node
 from hatui.probes.records import ProcessEntry, ProcessReport, UnitStatus
 from hatui.states import (ConnectionState, DiskState, ReplicationState, Role, Severity, UnitActiveState,
                           UnknownState, VrrpState)

@@ -3,11 +3,11 @@ with overlaps and duplicates, become one ordered story per incident with one T+0
 
 from __future__ import annotations
 
-from hatui.auto_timeline import journal_entries
+from hatui.timelines.journal import journal_entries
 from hatui.config import TimingConfig
-from hatui.incident import Cue, Entry, Kind, Outcome, Source, budget_text, build_incidents, row_line
+from hatui.timelines.incident import Cue, Entry, Kind, Outcome, Source, budget_text, build_incidents, row_line
 from hatui.probes.journal import JournalEntry
-from hatui.timeline import StepStatus, TimelineRow, step_entry
+from hatui.timelines.saved import StepStatus, TimelineRow, step_entry
 
 T0 = 1_700_000_000.0
 

@@ -53,7 +53,7 @@ def test_a_missing_tool_is_named(monkeypatch):
 def test_an_os_error_anywhere_in_the_cli_is_one_line():
     import click
 
-    from hatui.cli_errors import one_line_errors
+    from hatui.cli.errors import one_line_errors
 
     @click.command()
     @one_line_errors

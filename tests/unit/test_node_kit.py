@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from hatui.auto_timeline import journal_outcome, journal_timeline
+from hatui.timelines.journal import journal_outcome, journal_timeline
 from hatui.config import TimingConfig
-from hatui.incident import Outcome
+from hatui.timelines.incident import Outcome
 from hatui.lab import kit
 from hatui.probes.journal import parse_journal
 

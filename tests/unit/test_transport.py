@@ -23,7 +23,7 @@ import pytest_asyncio
 
 from hatui.config import ClusterConfig, NodeConfig
 from hatui.errors import CommandTimeout, FailureKind, HostKeyError, TransportError
-from hatui.ssh_failures import classify_os_error
+from hatui.transport.failures import classify_os_error
 from hatui.transport import NodeTransport
 
 USER = "ops"

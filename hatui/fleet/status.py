@@ -18,10 +18,10 @@ from typing import Any
 
 from hatui.errors import HatuiError
 from hatui.fleet import Fleet, PairEntry
-from hatui.layers import GLYPH, vip_text
+from hatui.present.layers import GLYPH, vip_text
 from hatui.model import ClusterSnapshot, Finding
 from hatui.states import ConnectionState, Severity, severity_rank
-from hatui.textfmt import duration_text
+from hatui.present.text import duration_text
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class PairResult:
 
 async def poll_pair(entry: PairEntry, timeout: float | None = None) -> PairResult:
     """Poll one pair once within its own bound; never raises for the pair's trouble."""
-    from hatui.poller import poll_once, status_timeout
+    from hatui.snapshot.poller import poll_once, status_timeout
 
     if entry.config is None:
         return PairResult(entry, None, failed(entry.name, entry.error or "no config"))
@@ -130,7 +130,7 @@ async def poll_fleet(fleet: Fleet, timeout: float | None = None) -> list[PairRes
     return list(await asyncio.gather(*(poll_pair(e, timeout) for e in fleet.pairs)))
 
 
-# CRITICAL beats UNKNOWN beats WARNING beats OK, as for one pair's findings (hatui.diagnosis).
+# CRITICAL beats UNKNOWN beats WARNING beats OK, as for one pair's findings (hatui.health.diagnosis).
 _ORDER = {Severity.OK: 0, Severity.WARNING: 1, Severity.UNKNOWN: 2, Severity.CRITICAL: 3}
 
 
@@ -158,7 +158,7 @@ def table(summaries: list[PairSummary]) -> list[str]:
 
 def summary_json(result: PairResult) -> dict[str, Any]:
     """One element of ``hatui status --all --json`` (documented in README)."""
-    from hatui.status_doc import status_document
+    from hatui.present.status_json import status_document
 
     s = result.summary
     root = s.root

@@ -25,7 +25,7 @@ import time
 
 import click
 
-from hatui.cli_errors import one_line_errors
+from hatui.cli.errors import one_line_errors
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_UNKNOWN = 0, 1, 2, 3
 PROGRESS_EVERY = 2.0  # seconds between progress lines
@@ -76,7 +76,7 @@ async def _drive(opts: dict, kind: str, build, *, dry_run: bool, confirm: str | 
     from hatui.actions.audit import AuditLog
     from hatui.actions.lock import NodeLocks
     from hatui.config import load_config
-    from hatui.poller import ClusterPoller
+    from hatui.snapshot.poller import ClusterPoller
 
     config = load_config(opts["config_path"])
     read_only = bool(opts.get("read_only"))
@@ -252,7 +252,7 @@ def resync_split_brain(opts, victim, dry_run, confirm):
 @click.pass_obj
 def timeline(opts, ident, as_json, auto):
     """List saved action timelines, or show one (ID or a prefix of it)."""
-    from hatui.timeline import (
+    from hatui.timelines.saved import (
         find_timeline,
         list_timelines,
         row_from_dict,
@@ -352,12 +352,12 @@ def register(main: click.Group) -> None:
 
 def _auto_timeline(opts, as_json: bool) -> None:
     """The latest incident's story: the node journals (polled now) merged with saved action timelines."""
-    from hatui.auto_timeline import journal_entries
+    from hatui.timelines.journal import journal_entries
     from hatui.config import load_config
     from hatui.errors import HatuiError
-    from hatui.incident import build_incidents, row_line
-    from hatui.poller import poll_once, status_timeout
-    from hatui.timeline import list_timelines, saved_entries
+    from hatui.timelines.incident import build_incidents, row_line
+    from hatui.snapshot.poller import poll_once, status_timeout
+    from hatui.timelines.saved import list_timelines, saved_entries
 
     try:
         config = load_config(opts.get("config_path"))

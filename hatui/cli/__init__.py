@@ -21,7 +21,7 @@ from hatui.config import Config, load_config, resolve_config_path
 from hatui.errors import HatuiError
 from hatui.states import severity_rank
 
-from hatui.cli_errors import EXIT_UNKNOWN, one_line_errors
+from hatui.cli.errors import EXIT_UNKNOWN, one_line_errors
 
 
 @click.group(invoke_without_command=True)
@@ -118,13 +118,13 @@ def status(opts: dict, as_json: bool, watch: bool, from_dir: str | None, timeout
     if snap is None:  # --watch ran until Ctrl-C
         return
     if as_json:
-        from hatui.status_doc import status_document
+        from hatui.present.status_json import status_document
 
         click.echo(json.dumps(status_document(snap), indent=2))
     else:
         from rich.console import Console  # imported only here: a --json check stays lean
 
-        from hatui.render import status_view
+        from hatui.present.rich import status_view
 
         Console().print(status_view(snap))
     sys.exit(severity_rank(snap.verdict))
@@ -132,7 +132,7 @@ def status(opts: dict, as_json: bool, watch: bool, from_dir: str | None, timeout
 
 def _status_snapshot(opts: dict, as_json: bool, watch: bool, from_dir: str | None, timeout: float | None):
     if from_dir:
-        from hatui.capture import load_capture_config, snapshot_from_dir
+        from hatui.snapshot.capture import load_capture_config, snapshot_from_dir
 
         folder = Path(from_dir)
         config = load_capture_config(folder, lambda: load_config(opts["config_path"]))
@@ -141,7 +141,7 @@ def _status_snapshot(opts: dict, as_json: bool, watch: bool, from_dir: str | Non
     if watch:
         watch_status(config, as_json=as_json)
         return None
-    from hatui.poller import poll_once, status_timeout
+    from hatui.snapshot.poller import poll_once, status_timeout
 
     limit = timeout if timeout is not None else status_timeout(config)
     try:
@@ -158,8 +158,8 @@ def watch_status(config: Config, *, as_json: bool = False) -> None:
     from rich.live import Live
     from rich.text import Text
 
-    from hatui.poller import ClusterPoller, status_timeout
-    from hatui.render import frame_heading, status_view
+    from hatui.snapshot.poller import ClusterPoller, status_timeout
+    from hatui.present.rich import frame_heading, status_view
 
     interval = config.cluster.poll_interval
     tty = sys.stdout.isatty() and not as_json
@@ -167,7 +167,7 @@ def watch_status(config: Config, *, as_json: bool = False) -> None:
 
     def frame(snap) -> None:
         if as_json:
-            from hatui.status_doc import status_document
+            from hatui.present.status_json import status_document
 
             click.echo(json.dumps(status_document(snap)))
         elif tty:
@@ -324,9 +324,9 @@ def demo_fault(opts: dict, kind: str, args: tuple[str, ...]) -> None:
     click.echo(asyncio.run(send()) or f"fault {kind} injected")
 
 
-# --- actions: failover, failback, resync, timeline, lock (hatui/actions/commands.py) ---------
+# --- actions: failover, failback, resync, timeline, lock (hatui/cli/actions.py) ---------
 
-from hatui.actions.commands import register as _register_actions  # after `main` exists
+from hatui.cli.actions import register as _register_actions  # after `main` exists
 
 _register_actions(main)
 
@@ -334,10 +334,7 @@ from hatui.lab.commands import register as _register_lab  # noqa: E402
 
 _register_lab(main)
 
-from hatui.cli_fleet import register as _register_fleet  # noqa: E402  (status --all, --pair, serve, history, demo --pairs)
+from hatui.cli.fleet import register as _register_fleet  # noqa: E402  (status --all, --pair, serve, history, demo --pairs)
 
 _register_fleet(main)
 
-
-if __name__ == "__main__":
-    main()

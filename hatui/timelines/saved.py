@@ -5,7 +5,7 @@ clock and T+ offset from the action's start), the budget of its phase (the
 seed's failover sequence, from ``config.timing``: detect T+10, vip T+15,
 promote T+20, mount T+25, services T+30, available T+35; resync flows use the
 seed's recovery sequence), and whether it finished over or under that budget
-(written as :func:`hatui.incident.budget_text`, "≤ T+10 s", like everywhere).
+(written as :func:`hatui.timelines.incident.budget_text`, "≤ T+10 s", like everywhere).
 A step whose phase the seed does not time has no budget.
 
 Timelines are saved as JSONL under ``paths.state_dir()/timelines/``: a header
@@ -26,9 +26,9 @@ from enum import Enum
 from pathlib import Path
 
 from hatui import paths
-from hatui.incident import Cue, Entry, Kind, Outcome, Source, budget_text
+from hatui.timelines.incident import Cue, Entry, Kind, Outcome, Source, budget_text
 
-SCHEMA = "hatui.timeline/v1"
+SCHEMA = "hatui.timelines.saved/v1"
 
 
 def timelines_dir() -> Path:
@@ -208,7 +208,7 @@ def summary_line(doc: dict[str, object]) -> str:
 
 
 def step_entry(row: TimelineRow, key: str = "") -> Entry:
-    """An action's step as a row of the incident story (:mod:`hatui.incident`)."""
+    """An action's step as a row of the incident story (:mod:`hatui.timelines.incident`)."""
     again = f" (attempt {row.attempt})" if row.attempt > 1 else ""
     undo = "undo: " if row.phase == "rollback" else ""
     outcome = row.status.outcome

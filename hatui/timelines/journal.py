@@ -3,8 +3,8 @@
 When keepalived fails the pair over on its own, hatui is not the one acting:
 the survivor's notify script is. Its journal lines (detect, vip, promote,
 mount, nfs, dag, available; release on the side that steps down) are read by
-every poll. :func:`journal_entries` turns them into :class:`~hatui.incident.Entry`
-rows for the incident story (:mod:`hatui.incident`), which merges them with
+every poll. :func:`journal_entries` turns them into :class:`~hatui.timelines.incident.Entry`
+rows for the incident story (:mod:`hatui.timelines.incident`), which merges them with
 the console's observations and hatui's own steps; :func:`journal_timeline`
 keeps the latest takeover alone, for the node kit's tests.
 
@@ -25,9 +25,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hatui.config import TimingConfig
-from hatui.incident import Cue, Entry, Kind, Outcome, Source
+from hatui.timelines.incident import Cue, Entry, Kind, Outcome, Source
 from hatui.probes.journal import JournalEntry
-from hatui.timeline import StepStatus, TimelineRow
+from hatui.timelines.saved import StepStatus, TimelineRow
 
 # Journal step → the seed's phase whose budget applies.
 STEP_PHASE = {

@@ -13,7 +13,7 @@ first and the rest under it.
   a root of its own. A root is at least as severe as what it explains.
 * The safety gate: a hint that mounts, starts services or promotes
   (:class:`~hatui.model.Act`) passes only when
-  :meth:`~hatui.facts.PairFacts.unsafe_to_serve` finds no reason against it;
+  :meth:`~hatui.model.facts.PairFacts.unsafe_to_serve` finds no reason against it;
   otherwise it is replaced by what to establish first. One gate for every
   rule, so a new rule cannot bring back harmful advice.
 """

@@ -10,7 +10,7 @@ checking and never accepts a key by itself.
 Failure semantics the rest of hatui relies on:
 - every failure is a :class:`TransportError` with a ``kind``
   (:class:`~hatui.errors.FailureKind`) and a ``hint``, the operator's next
-  step (:mod:`hatui.ssh_failures` classifies and words them);
+  step (:mod:`hatui.transport.failures` classifies and words them);
 - every command has a timeout (:class:`CommandTimeout`, kind HUNG), connects too;
 - a connection that drops mid-command makes asyncssh return ``exit_status``
   None with empty output: that is DROPPED, never "the command failed", and the
@@ -38,7 +38,7 @@ import asyncssh
 
 from hatui.config import ClusterConfig, NodeConfig
 from hatui.errors import FailureKind, TransportError
-from hatui.ssh_failures import (
+from hatui.transport.failures import (
     DEFAULT_KNOWN_HOSTS,
     KnownHostsSource,
     Target,

@@ -8,10 +8,10 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from hatui.layers import GLYPH, LayerState, node_layers, vip_text
+from hatui.present.layers import GLYPH, LayerState, node_layers, vip_text
 from hatui.model import ClusterSnapshot, Finding, NodeSnapshot
 from hatui.states import Severity
-from hatui.textfmt import age_text
+from hatui.present.text import age_text
 
 STYLE = {
     Severity.OK: "green",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hatui.layers import node_layers, vip_text
+from hatui.present.layers import node_layers, vip_text
 from hatui.model import ClusterSnapshot, NodeSnapshot
 from hatui.probes.records import DrbdResource
 from hatui.states import is_known

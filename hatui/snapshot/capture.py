@@ -32,7 +32,7 @@ from hatui.config import Config, parse_config
 from hatui.errors import ConfigError
 from hatui.health import evaluate
 from hatui.model import ClusterSnapshot
-from hatui.observe import build_node_snapshot
+from hatui.snapshot.assemble import build_node_snapshot
 from hatui.probes import catalog
 from hatui.probes.script import Section
 

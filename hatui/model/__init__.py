@@ -32,7 +32,7 @@ from hatui.probes.script import Section
 from hatui.states import Severity
 
 if TYPE_CHECKING:
-    from hatui.facts import PairFacts
+    from hatui.model.facts import PairFacts
 
 
 class Layer(StrEnum):
@@ -172,8 +172,8 @@ class ClusterSnapshot:
 
     @cached_property
     def facts(self) -> PairFacts:
-        """Every fact about the pair, derived once (see :mod:`hatui.facts`)."""
-        from hatui.facts import derive_facts
+        """Every fact about the pair, derived once (see :mod:`hatui.model.facts`)."""
+        from hatui.model.facts import derive_facts
 
         return derive_facts(self)
 

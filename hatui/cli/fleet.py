@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from hatui import paths
-from hatui.cli_errors import fail, one_line_errors
+from hatui.cli.errors import fail, one_line_errors
 
 PAIR_HELP = "The pair to act on (its cluster.name in the fleet folder given by --config)."
 
@@ -82,7 +82,7 @@ def _status_before(kwargs: dict, all_pairs: bool, pair: str | None) -> bool:
     import asyncio
 
     from hatui.fleet import load_fleet
-    from hatui.fleet_status import exit_code, poll_fleet, summary_json, table
+    from hatui.fleet.status import exit_code, poll_fleet, summary_json, table
 
     results = asyncio.run(poll_fleet(load_fleet(_obj().get("config_path")), kwargs.get("timeout")))
     if kwargs.get("as_json"):
