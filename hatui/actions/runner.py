@@ -25,17 +25,18 @@ import inspect
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from hatui.actions import checks as c
 from hatui.actions.audit import AuditLog, excerpt
 from hatui.actions.guards import Refusal, preflight
 from hatui.actions.lock import LockHeld, LockOwner, NodeLocks
+from hatui.actions.outcome import RunOutcome
 from hatui.actions.plan import Plan, Step
 from hatui.config import Config
 from hatui.errors import HatuiError
 from hatui.model import ClusterSnapshot
-from hatui.snapshot.poller import ClusterPoller
-from hatui.timelines.saved import Timeline, TimelineRow
+from hatui.timelines.saved import StepStatus, Timeline, TimelineRow
 from hatui.transport import NodeTransport
 
 CHECK_INTERVAL = 0.2
@@ -71,23 +72,33 @@ class _Run:
     failed: int | None = None  # the forward step that failed last (what retry() re-runs)
 
 
+class Poller(Protocol):
+    """What the runner polls through: anything that returns a fresh snapshot of the pair."""
+
+    async def poll(self) -> ClusterSnapshot: ...
+
+
 @dataclass
 class RunResult:
     """How a run ended; a failed one can be retried or rolled back from here."""
 
     plan: Plan
-    status: str  # succeeded, failed, refused, rolled-back, rollback-failed, rollback-refused
+    status: RunOutcome
     failed_index: int | None = None
     error: str | None = None
     refusals: list[Refusal] = field(default_factory=list)
     snapshot: ClusterSnapshot | None = None
     timeline: Timeline | None = None
+    lock_problems: list[str] = field(default_factory=list)  # said when the lock could not be released
     _runner: ActionRunner | None = field(default=None, repr=False)
     _run: _Run | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        self.status = RunOutcome(self.status)  # a plain word from a caller becomes the outcome
+
     @property
     def ok(self) -> bool:
-        return self.status in ("succeeded", "rolled-back")
+        return self.status.ok
 
     @property
     def failed_step(self) -> Step | None:
@@ -98,9 +109,9 @@ class RunResult:
         return self._run is not None and self._run.owner is not None
 
     def summary(self) -> str:
-        if self.status == "succeeded":
+        if self.status == RunOutcome.SUCCEEDED:
             return f"{self.plan.kind} succeeded"
-        if self.status == "refused":
+        if self.status == RunOutcome.REFUSED:
             return f"{self.plan.kind} refused: " + "; ".join(r.reason for r in self.refusals)
         where = f" at step {self.failed_index + 1}" if self.failed_index is not None else ""
         return f"{self.plan.kind} {self.status}{where}: {self.error}"
@@ -111,15 +122,14 @@ class RunResult:
 
     async def retry(self, step: int | None = None, on_event: EventCallback | None = None) -> RunResult:
         """Run the failed step (or ``step``) again and continue to the end."""
-        if self._runner is None or self._run is None or self._run.failed is None or self.status not in (
-                "failed", "rollback-refused"):
+        if self._runner is None or self._run is None or self._run.failed is None or not self.status.can_retry:
             raise HatuiError(f"nothing to retry: the run {self.status}")
         start = self._run.failed if step is None else step
         return await self._runner._resume(self._run, start or 0, on_event)
 
     async def rollback(self, on_event: EventCallback | None = None) -> RunResult:
         """Undo the steps that ran, in reverse (refused past the point of no return)."""
-        if self._runner is None or self._run is None or self.status not in ("failed", "rollback-failed"):
+        if self._runner is None or self._run is None or not self.status.can_roll_back:
             raise HatuiError(f"nothing to roll back: the run {self.status}")
         return await self._runner._rollback(self._run, on_event)
 
@@ -155,7 +165,7 @@ def describe_nodes(snap: ClusterSnapshot) -> list[str]:
 class ActionRunner:
     """Runs plans on the pair through the given transports, checking with ``poller``."""
 
-    def __init__(self, config: Config, transports: dict[str, NodeTransport], poller: ClusterPoller, *,
+    def __init__(self, config: Config, transports: dict[str, NodeTransport], poller: Poller, *,
                  read_only: bool = False, acknowledged: Iterable[str] = (),
                  check_interval: float = CHECK_INTERVAL) -> None:
         self.config, self.transports, self.poller = config, transports, poller
@@ -187,7 +197,7 @@ class ActionRunner:
             run.audit.record("refused", plan=plan.to_dict(), confirmation=confirm,
                              refusals=[dataclasses.asdict(r) for r in refusals])
             await _emit(on_event, ActionEvent("refused", plan, message="; ".join(r.reason for r in refusals)))
-            return RunResult(plan, "refused", refusals=refusals, snapshot=run.snapshot)
+            return RunResult(plan, RunOutcome.REFUSED, refusals=refusals, snapshot=run.snapshot)
         run.audit.record("start", plan=plan.to_dict(), confirmation=confirm,
                          lock={"token": run.owner.token if run.owner else None},
                          acknowledged=sorted(self.acknowledged))
@@ -208,7 +218,7 @@ class ActionRunner:
             error = (f"rollback is not safe: step {ponr[0] + 1} ({step.description}) already ran; going back "
                      f"is a new switchover once the pair is healthy (hatui failover --to {plan.source})")
             run.audit.record("rollback-refused", error=error)
-            return RunResult(plan, "rollback-refused", run.failed, error, snapshot=run.snapshot,
+            return RunResult(plan, RunOutcome.ROLLBACK_REFUSED, run.failed, error, snapshot=run.snapshot,
                              timeline=run.timeline, _runner=self, _run=run)
         manual = [i for i in dict.fromkeys(run.executed) if plan.steps[i].undo is None]
         if manual:
@@ -216,7 +226,7 @@ class ActionRunner:
             error = (f"rollback is not available: step {manual[0] + 1} ({step.description}) has no automatic "
                      "undo; retry it, or put it back by hand (the plan shows its command)")
             run.audit.record("rollback-refused", error=error)
-            return RunResult(plan, "rollback-refused", run.failed, error, snapshot=run.snapshot,
+            return RunResult(plan, RunOutcome.ROLLBACK_REFUSED, run.failed, error, snapshot=run.snapshot,
                              timeline=run.timeline, _runner=self, _run=run)
         undo = [(i, plan.steps[i].undo) for i in reversed(dict.fromkeys(run.executed))]
         run.snapshot = await self.poller.poll()
@@ -228,7 +238,7 @@ class ActionRunner:
         for index, step in steps:
             error = await self._step(run, index, step, on_event)
             if error is not None:
-                status = "rollback-failed" if rollback else "failed"
+                status = RunOutcome.ROLLBACK_FAILED if rollback else RunOutcome.FAILED
                 if not rollback:
                     run.failed = index
                 run.audit.record("result", result=status, step=index + 1, error=error)
@@ -238,7 +248,7 @@ class ActionRunner:
                                    _runner=self, _run=run)
                 await _emit(on_event, ActionEvent("finished", run.plan, index, step, message=failed.summary()))
                 return failed
-        status = "rolled-back" if rollback else "succeeded"
+        status = RunOutcome.ROLLED_BACK if rollback else RunOutcome.SUCCEEDED
         run.failed = None
         problems = await self.locks.release(run.owner) if run.owner else []
         run.owner = None
@@ -258,11 +268,11 @@ class ActionRunner:
                                  step.budget(self.config))
         await _emit(on_event, ActionEvent("step-start", run.plan, index, step, dataclasses.replace(row)))
         if step.skip_if_done and run.snapshot is not None and step.check(run.snapshot):
-            return await self._end(run, row, index, step, on_event, "skipped", None, f"already so: {step.check.text}")
+            return await self._end(run, row, index, step, on_event, StepStatus.SKIPPED, None, f"already so: {step.check.text}")
         if step.command is not None:
             # The audit record announcing a command is on disk before the command runs.
             if not run.audit.record("run", step=index + 1, attempt=attempt, node=step.node, command=step.command):
-                return await self._end(run, row, index, step, on_event, "failed", None,
+                return await self._end(run, row, index, step, on_event, StepStatus.FAILED, None,
                                        f"the audit log {run.audit.path} cannot be written: command not run")
             run.executed.append(index)
             try:
@@ -270,13 +280,13 @@ class ActionRunner:
             except HatuiError as exc:
                 run.audit.command(step.node, step.command, exit_status=None, error=str(exc))
                 run.snapshot = await self.poller.poll()
-                return await self._end(run, row, index, step, on_event, "failed", None, f"{exc}")
+                return await self._end(run, row, index, step, on_event, StepStatus.FAILED, None, f"{exc}")
             run.audit.command(step.node, step.command, exit_status=result.exit_status, stdout=result.stdout,
                               stderr=result.stderr, duration=result.duration)
             if result.exit_status != 0:
                 run.snapshot = await self.poller.poll()
                 why = excerpt(result.stderr or result.stdout, 200) or "no output"
-                return await self._end(run, row, index, step, on_event, "failed", result.exit_status,
+                return await self._end(run, row, index, step, on_event, StepStatus.FAILED, result.exit_status,
                                        f"exit {result.exit_status}: {why}")
         return await self._settle(run, row, index, step, on_event)
 
@@ -289,7 +299,7 @@ class ActionRunner:
         while True:
             snap = run.snapshot = await self.poller.poll()
             if step.check(snap):
-                return await self._end(run, row, index, step, on_event, "ok", 0 if step.command else None, "")
+                return await self._end(run, row, index, step, on_event, StepStatus.OK, 0 if step.command else None, "")
             if step.progress:
                 pct, eta = c.progress(snap, step.progress)
                 await _emit(on_event, ActionEvent("progress", run.plan, index, step, dataclasses.replace(row),
@@ -297,16 +307,16 @@ class ActionRunner:
             if time.monotonic() >= deadline:
                 down = [f"{n.name} unreachable ({n.error})" for n in snap.nodes if not n.reachable]
                 why = f"not so within {step.settle:g}s: {step.check.text}"
-                return await self._end(run, row, index, step, on_event, "failed", None,
+                return await self._end(run, row, index, step, on_event, StepStatus.FAILED, None,
                                        "; ".join([why, *down]))
             await asyncio.sleep(interval)
 
     async def _end(self, run: _Run, row: TimelineRow, index: int, step: Step, on_event: EventCallback | None,
-                   status: str, exit_status: int | None, detail: str) -> str | None:
+                   status: StepStatus, exit_status: int | None, detail: str) -> str | None:
         assert run.timeline is not None
         run.timeline.end(row, status, exit_status=exit_status, detail=detail)
         await _emit(on_event, ActionEvent("step-end", run.plan, index, step, dataclasses.replace(row), detail))
-        return detail if status == "failed" else None
+        return detail if status == StepStatus.FAILED else None
 
 
 async def _emit(callback: EventCallback | None, event: ActionEvent) -> None:

@@ -1,7 +1,7 @@
-"""Click commands for actions: failover, failback, resync …, timeline, lock.
+"""Click commands for actions: failover, failback, resync … (timeline and lock live beside it).
 
-Registered on the main group by :func:`register` (called at the end of
-``hatui/cli.py``). Exit codes of action commands:
+The flow is :class:`hatui.actions.session.ActionSession`'s; this module is its
+terminal front end. Registered on the main group by :func:`register`. Exit codes of action commands:
 
 * 0: done (or ``--dry-run`` printed the plan);
 * 1: a step failed (the plan stopped there) or the operator cancelled;
@@ -19,12 +19,12 @@ Heavy imports (asyncssh, the runner) happen inside the commands so ``hatui
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import time
 
 import click
 
+from hatui.actions.outcome import RunOutcome
 from hatui.cli.errors import one_line_errors
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_UNKNOWN = 0, 1, 2, 3
@@ -70,38 +70,71 @@ def _refuse(refusals, audit=None, plan=None, confirm=None) -> int:
     return EXIT_REFUSED
 
 
+class _CliFrontend:
+    """The session's front end on a terminal: lines for events, a prompt when a run stops."""
+
+    def __init__(self) -> None:
+        self.on_event = _Printer()
+
+    async def after_stop(self, result):
+        from hatui.actions.outcome import Choice
+
+        click.echo(f"hatui: {result.summary()}", err=True)
+        for line in result.node_states():
+            click.echo(f"  {line}", err=True)
+        if not _tty():
+            click.echo("  → fix the cause, then run the same command again: steps already done are "
+                       "skipped (or roll back from the console)", err=True)
+            return Choice.LEAVE
+        offer = {"r": Choice.RETRY, "b": Choice.ROLLBACK, "l": Choice.LEAVE}
+        if not result.status.can_retry:
+            offer.pop("r")
+        if not result.status.can_roll_back:
+            offer.pop("b")
+        words = {"r": "[r]etry the step", "b": "roll [b]ack", "l": "[l]eave as is"}
+        answer = await asyncio.to_thread(click.prompt, ", ".join(words[k] for k in offer),
+                                         type=click.Choice(list(offer)), default="l")
+        return offer[answer]
+
+    def on_resume(self, result, choice) -> None:
+        click.echo(f"{choice}: {result.plan.kind}")
+
+
 async def _drive(opts: dict, kind: str, build, *, dry_run: bool, confirm: str | None,
                  acknowledged: tuple[str, ...]) -> int:
-    from hatui.actions import ActionRunner, PlanError, Refusal, preflight
+    from hatui.actions import Refusal
     from hatui.actions.audit import AuditLog
-    from hatui.actions.lock import NodeLocks
+    from hatui.actions.session import ActionSession, Decision
     from hatui.config import load_config
     from hatui.snapshot.poller import ClusterPoller
 
     config = load_config(opts["config_path"])
-    read_only = bool(opts.get("read_only"))
     audit = AuditLog(kind)
     poller = ClusterPoller(config)
-    result = None
+    session = ActionSession(config, poller.transports, poller, read_only=bool(opts.get("read_only")))
     try:
         limit = config.cluster.connect_timeout + config.cluster.command_timeout + 3
         snapshot = await asyncio.wait_for(poller.poll(), limit)
         try:
-            plan = build(snapshot, config)
-        except PlanError as exc:
+            locks = await session.lock_status()
+        except TimeoutError:
+            locks = None
+            click.echo("hatui: the lock status did not answer; the runner checks the lock again", err=True)
+        prepared = session.prepare(lambda snap: build(snap, config), snapshot, locks, acknowledged)
+        if prepared.plan is None:
+            exc = prepared.error
             for line in getattr(exc, "evidence", ()):
                 click.echo(f"  ! {line}")
             return _refuse([Refusal("no-plan", exc.reason, exc.hint)], audit, None, confirm)
+        plan = prepared.plan
         click.echo("\n".join(plan.describe()))
-        locks = await NodeLocks(config, poller.transports).status_all()
-        refusals = preflight(plan, snapshot, read_only=read_only, locks=locks, acknowledged=acknowledged)
         if dry_run:
-            for r in refusals:
+            for r in prepared.refusals:
                 click.echo(f"  (would be refused: {r.reason}; {r.hint})")
             click.echo("dry run: nothing was changed")
             return EXIT_OK
-        if refusals:
-            return _refuse(refusals, audit, plan, confirm)
+        if prepared.refusals:
+            return _refuse(prepared.refusals, audit, plan, confirm)
         if confirm is None:
             if not _tty():
                 return _refuse([Refusal("no-confirmation", "no terminal to confirm on",
@@ -114,26 +147,13 @@ async def _drive(opts: dict, kind: str, build, *, dry_run: bool, confirm: str | 
                 click.echo("cancelled: nothing was changed")
                 return EXIT_FAILED
             confirm = typed.strip()
-        runner = ActionRunner(config, poller.transports, poller, read_only=read_only, acknowledged=acknowledged)
-        printer = _Printer()
-        result = await runner.run(plan, confirm=confirm, on_event=printer)
-        if result.status == "refused":
+        result = await session.run(Decision(plan, confirm, acknowledged), _CliFrontend())
+        for problem in result.lock_problems:
+            click.echo(f"hatui: {problem}", err=True)
+        if result.status == RunOutcome.REFUSED:
             for r in result.refusals:
                 click.echo(f"hatui: refused: {r.reason}\n  → {r.hint}", err=True)
             return EXIT_REFUSED
-        while result.status in ("failed", "rollback-failed", "rollback-refused"):
-            click.echo(f"hatui: {result.summary()}", err=True)
-            for line in result.node_states():
-                click.echo(f"  {line}", err=True)
-            if not _tty():
-                click.echo("  → fix the cause, then run the same command again: steps already done are "
-                           "skipped (or roll back from the console)", err=True)
-                break
-            choice = await asyncio.to_thread(click.prompt, "[r]etry the step, roll [b]ack, or [l]eave as is",
-                                             type=click.Choice(["r", "b", "l"]), default="l")
-            if choice == "l":
-                break
-            result = await (result.retry(on_event=printer) if choice == "r" else result.rollback(on_event=printer))
         if result.ok:
             click.echo(result.summary())
             if plan.kind == "resync-verify" and result.snapshot is not None:
@@ -145,9 +165,6 @@ async def _drive(opts: dict, kind: str, build, *, dry_run: bool, confirm: str | 
             click.echo(f"timeline {result.timeline.id} ({result.timeline.path})")
         return EXIT_OK if result.ok else EXIT_FAILED
     finally:
-        if result is not None and result.lock_held:
-            for problem in await result.release():
-                click.echo(f"hatui: {problem}", err=True)
         await poller.close()
 
 
@@ -245,143 +262,10 @@ def resync_split_brain(opts, victim, dry_run, confirm):
     _run(opts, "resync-split-brain", build, dry_run=dry_run, confirm=confirm, acknowledged=())
 
 
-@click.command("timeline")
-@click.argument("ident", required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@click.option("--auto", is_flag=True, help="Poll the pair and show the latest incident: node journals and saved action timelines, one story with one T+0.")
-@click.pass_obj
-def timeline(opts, ident, as_json, auto):
-    """List saved action timelines, or show one (ID or a prefix of it)."""
-    from hatui.timelines.saved import (
-        find_timeline,
-        list_timelines,
-        row_from_dict,
-        summary_line,
-    )
-
-    if auto:
-        _auto_timeline(opts, as_json)
-        return
-    if ident is None:
-        docs = list_timelines()
-        if as_json:
-            click.echo(json.dumps(docs, indent=2, default=str))
-        elif not docs:
-            click.echo("no timelines yet (they are written by failover, failback and resync)")
-        for doc in [] if as_json else docs:
-            click.echo(summary_line(doc))
-        return
-    doc = find_timeline(ident)
-    if doc is None:
-        click.echo(f"hatui: no timeline {ident!r} (see `hatui timeline`)", err=True)
-        sys.exit(EXIT_FAILED)
-    if as_json:
-        click.echo(json.dumps(doc, indent=2, default=str))
-        return
-    click.echo(summary_line(doc))
-    click.echo(f"  {doc['header'].get('title', '')}")
-    for rec in doc["steps"]:
-        click.echo("  " + row_from_dict(rec).line())
-
-
-@click.group("lock")
-def lock():
-    """Show or break the action lock held on both nodes while an action runs."""
-
-
-async def _locks(opts, fn):
-    from hatui.actions.lock import NodeLocks
-    from hatui.config import load_config
-    from hatui.transport import NodeTransport
-
-    config = load_config(opts["config_path"])
-    transports = {n.name: NodeTransport(n, config.cluster) for n in config.nodes}
-    try:
-        return await fn(config, NodeLocks(config, transports))
-    finally:
-        await asyncio.gather(*(t.close() for t in transports.values()))
-
-
-@lock.command("status")
-@click.pass_obj
-@_errors
-def lock_status(opts):
-    """Who holds the lock on each node, for how long; exit 0 free, 1 held, 3 unknown."""
-    async def show(config, locks):
-        statuses = await locks.status_all()
-        for st in statuses.values():
-            click.echo(st.describe())
-        if any(st.error for st in statuses.values()):
-            return EXIT_UNKNOWN
-        return EXIT_FAILED if any(st.held for st in statuses.values()) else EXIT_OK
-
-    sys.exit(asyncio.run(_locks(opts, show)))
-
-
-@lock.command("break")
-@click.option("--confirm", "node", required=True, metavar="NODE", help="The node whose lock to remove.")
-@click.pass_obj
-@_errors
-def lock_break(opts, node):
-    """Remove the lock on NODE, whoever holds it (only when no action is running)."""
-    from hatui.actions.audit import AuditLog
-
-    audit = AuditLog("lock-break")
-    if opts.get("read_only"):
-        audit.record("refused", node=node, refusals=["read-only"])
-        click.echo("hatui: refused: hatui runs with --read-only: actions are off", err=True)
-        sys.exit(EXIT_REFUSED)
-
-    async def brk(config, locks):
-        if node not in config.node_names:
-            click.echo(f"hatui: no node named {node!r} (one of {', '.join(config.node_names)})", err=True)
-            return EXIT_REFUSED
-        before = await locks.break_lock(node)
-        audit.record("lock-break", node=node, was=before.describe())
-        click.echo(f"{node}: removed ({before.describe()})" if before.held else f"{node}: no lock to remove")
-        return EXIT_OK
-
-    sys.exit(asyncio.run(_locks(opts, brk)))
-
-
 def register(main: click.Group) -> None:
-    """Add the action commands to the ``hatui`` group."""
+    """Add the action commands (and the timeline and lock commands that go with them) to ``hatui``."""
+    from hatui.cli.lock import lock
+    from hatui.cli.timeline import timeline
+
     for command in (failover, failback, resync, timeline, lock):
         main.add_command(command)
-
-
-def _auto_timeline(opts, as_json: bool) -> None:
-    """The latest incident's story: the node journals (polled now) merged with saved action timelines."""
-    from hatui.timelines.journal import journal_entries
-    from hatui.config import load_config
-    from hatui.errors import HatuiError
-    from hatui.timelines.incident import build_incidents, row_line
-    from hatui.snapshot.poller import poll_once, status_timeout
-    from hatui.timelines.saved import list_timelines, saved_entries
-
-    try:
-        config = load_config(opts.get("config_path"))
-        snap = asyncio.run(poll_once(config, status_timeout(config)))
-    except HatuiError as exc:
-        click.echo(f"hatui: {exc}", err=True)
-        sys.exit(3)
-    entries = [e for doc in list_timelines() for e in saved_entries(doc)]
-    for node in snap.nodes:
-        if node.reachable and node.journal:
-            peer = snap.peer_of(node.name)
-            skew = node.clock - node.polled_at if node.clock and node.polled_at else 0.0
-            entries += journal_entries(node.journal, config.timing, peer=peer.name,
-                                       peer_entries=peer.journal if peer.reachable else (),
-                                       priority=node.vrrp.effective_priority if node.vrrp else None, skew=skew)
-    _, incidents = build_incidents(entries)
-    if as_json:
-        click.echo(json.dumps([i.to_dict() for i in incidents], indent=2, default=str))
-        return
-    if not incidents:
-        click.echo("no incident in the node journals or saved timelines (is the node kit installed?)")
-        return
-    latest = incidents[-1]
-    click.echo(f"latest incident ({len(incidents)} in all, --json lists them): {latest.header().step[3:]}")
-    click.echo(f"  {latest.header().note} (budgets: the seed's sequence, see README)")
-    for row in latest.rows:
-        click.echo("  " + row_line(row))

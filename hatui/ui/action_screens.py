@@ -58,9 +58,9 @@ class FailureScreen(ModalScreen[str]):
             with Horizontal(id="failure-buttons"):
                 number = f" {r.failed_index + 1}" if step is not None else ""
                 yield Button(f"Retry step{number}", id="failure-retry", variant="warning",
-                             disabled=r.status not in ("failed", "rollback-refused") or step is None)
+                             disabled=not r.status.can_retry or step is None)
                 yield Button("Roll back", id="failure-rollback", variant="error",
-                             disabled=r.status not in ("failed", "rollback-failed"))
+                             disabled=not r.status.can_roll_back)
                 yield Button("Leave as is (free the lock)", id="failure-leave", variant="primary")
 
     def on_mount(self) -> None:

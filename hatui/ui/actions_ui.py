@@ -24,13 +24,13 @@ screen stays live throughout.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import time
 
 from hatui.actions.failover import plan_failback, plan_failover
-from hatui.actions.guards import preflight
+from hatui.actions.outcome import Choice, RunOutcome
 from hatui.actions.plan import PlanError
+from hatui.actions.session import ActionSession, Decision, Prepared
 from hatui.actions.resync import plan_resync, split_brain_evidence
 from hatui.model import ClusterSnapshot
 from hatui.states import Severity
@@ -38,14 +38,13 @@ from hatui.timelines.incident import Source
 from hatui.ui.action_screens import FailureScreen, ResyncChooser
 from hatui.ui.console_hints import console_hint
 from hatui.ui.history import StateEvent, TimingRow, action_row
-from hatui.ui.plan_screen import Decision, PlanScreen, Prepared
+from hatui.ui.plan_screen import PlanScreen
 from hatui.ui.timing_log import TimingLog
 
 ACTION_KINDS = ("failover", "failback", "resync")
-LOCK_STATUS_TIMEOUT = 15.0
+LOCK_STATUS_TIMEOUT = 15.0  # the console waits less than the CLI would: the runner checks the lock again
 QUIT_AGAIN = 5.0
 JOURNAL_SLACK = 2.0  # seconds either side of a run in which a journal takeover is still its side effect
-STOPPED = ("failed", "rollback-failed", "rollback-refused")
 
 
 class SharedPoller:
@@ -65,6 +64,27 @@ class SharedPoller:
 
 def _mmss(seconds: float | None) -> str:
     return "" if seconds is None else f", ETA {int(seconds) // 60}:{int(seconds) % 60:02d}"
+
+
+class _ConsoleFrontend:
+    """The session's front end in the console: timing rows live, the failure screen when a run stops."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def on_event(self, event) -> None:
+        self.app._on_action_event(event)
+
+    async def after_stop(self, result) -> Choice:
+        app = self.app
+        app._log_action(result.plan.kind, result.status, result.summary(), Severity.CRITICAL)
+        app.action_running = False  # keep the screen live while the operator decides
+        app.wake_polls()
+        return Choice(await app.push_screen_wait(FailureScreen(result)))
+
+    def on_resume(self, result, choice: Choice) -> None:
+        self.app.action_running = True
+        self.app.timing_log.begin(f"{result.plan.kind}: {choice}", time.time())
 
 
 class ActionsMixin:
@@ -136,26 +156,32 @@ class ActionsMixin:
 
     # --- plan and preflight -------------------------------------------------------------
 
-    async def _lock_status(self):
+    def _session(self, make_runner=None) -> ActionSession | None:
+        """The action session over this console's poller (None when it cannot reach the nodes)."""
         transports = getattr(self.poller, "transports", None)
         if not transports:
             return None
-        from hatui.actions.lock import NodeLocks
+        return ActionSession(self.config, transports, SharedPoller(self), read_only=self.read_only,
+                             make_runner=make_runner)
 
+    async def _lock_status(self):
+        session = self._session()
+        if session is None:
+            return None
         async with self.poll_lock:
-            return await asyncio.wait_for(NodeLocks(self.config, transports).status_all(), LOCK_STATUS_TIMEOUT)
+            return await session.lock_status(LOCK_STATUS_TIMEOUT)
 
     def _prepare(self, kind: str, snap: ClusterSnapshot, locks, victim: str | None = None) -> Prepared:
-        try:
+        def build(snapshot: ClusterSnapshot):
             if kind == "failover":
-                plan = plan_failover(snap, self.config, now=self.clock())
-            elif kind == "failback":
-                plan = plan_failback(snap, self.config, now=self.clock())
-            else:
-                plan = plan_resync(kind.removeprefix("resync-"), snap, self.config, victim)
-        except PlanError as exc:
-            return Prepared(None, exc)
-        return Prepared(plan, refusals=preflight(plan, snap, read_only=self.read_only, locks=locks))
+                return plan_failover(snapshot, self.config, now=self.clock())
+            if kind == "failback":
+                return plan_failback(snapshot, self.config, now=self.clock())
+            return plan_resync(kind.removeprefix("resync-"), snapshot, self.config, victim)
+
+        # Preflight only needs the config and the snapshot: a scripted poller can still plan.
+        session = self._session() or ActionSession(self.config, {}, SharedPoller(self), read_only=self.read_only)
+        return session.prepare(build, snap, locks)
 
     async def _action_flow(self, kind: str) -> None:
         try:
@@ -216,13 +242,10 @@ class ActionsMixin:
 
     def make_runner(self, decision: Decision):
         """The runner for a confirmed plan (tests may override)."""
-        transports = getattr(self.poller, "transports", None)
-        if not transports:
+        session = self._session()
+        if session is None:
             raise PlanError("this console's poller cannot run commands on the nodes", "use a real configuration")
-        from hatui.actions.runner import ActionRunner
-
-        return ActionRunner(self.config, transports, SharedPoller(self), read_only=self.read_only,
-                            acknowledged=decision.acknowledged)
+        return session.runner(decision)
 
     @property
     def timing_log(self) -> TimingLog:
@@ -231,11 +254,13 @@ class ActionsMixin:
     async def _run(self, decision: Decision) -> None:
         plan = decision.plan
         try:
-            runner = self.make_runner(decision)
+            self.make_runner(decision)  # refuses early (and says why) when this console cannot run commands
         except PlanError as exc:
             self.notify(f"{exc.reason}\n→ {console_hint(exc.hint, self.hint_keys)}", title=f"{plan.kind} refused",
                         severity="error")
             return
+        session = ActionSession(self.config, getattr(self.poller, "transports", {}) or {}, SharedPoller(self),
+                                read_only=self.read_only, make_runner=self.make_runner)
         type(self)._action_seq += 1
         self._seq = type(self)._action_seq
         self.main.show_panel("timing", focus=False)
@@ -244,32 +269,19 @@ class ActionsMixin:
         self.action_running = self._in_run = True
         started = time.time()
         self._windows = (*self._windows[-9:], (plan.kind, started, None))
-        result = None
         try:
-            result = await runner.run(plan, confirm=decision.confirm, on_event=self._on_action_event)
-            while result.status in STOPPED:
-                self._log_action(plan.kind, result.status, result.summary(), Severity.CRITICAL)
-                self.action_running = False  # keep the screen live while the operator decides
-                self.wake_polls()
-                choice = await self.push_screen_wait(FailureScreen(result))
-                if choice == "leave":
-                    break
-                self.action_running = True
-                self.timing_log.begin(f"{plan.kind}: {choice}", time.time())
-                retry = result.retry if choice == "retry" else result.rollback
-                result = await retry(on_event=self._on_action_event)
+            result = await session.run(decision, _ConsoleFrontend(self))
         finally:
             self.action_running = self._in_run = False
             self._windows = (*self._windows[:-1], (plan.kind, started, time.time()))
             self.timing_log.set_status(None)
-            if result is not None and result.lock_held:
-                for problem in await result.release():
-                    self.notify(problem, title="lock", severity="warning")
+        for problem in result.lock_problems:
+            self.notify(problem, title="lock", severity="warning")
         self._report(result)
 
     def _report(self, result) -> None:
         plan = result.plan
-        if result.status == "refused":
+        if result.status == RunOutcome.REFUSED:
             text = "\n".join(f"✖ {r.reason}\n→ {console_hint(r.hint, self.hint_keys)}" for r in result.refusals)
             self.notify(text, title=f"{plan.kind} refused: nothing ran", severity="error", timeout=30)
             self._log_action(plan.kind, "refused", "; ".join(r.reason for r in result.refusals), Severity.WARNING)

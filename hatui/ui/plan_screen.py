@@ -18,7 +18,6 @@ can run). ``enter`` acts on the focused control and never cancels by itself;
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -29,39 +28,10 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
 from hatui.actions.guards import Refusal
-from hatui.actions.plan import Plan, PlanError
+from hatui.actions.plan import Plan
+from hatui.actions.session import ACKABLE, Decision, Prepared
 from hatui.ui.console_hints import console_hint
 from hatui.ui.controls import ChoiceList, Toggle
-
-# Refusals the operator may accept explicitly in the console; every other one blocks.
-ACKABLE = frozenset({"recent-role-change"})
-
-
-@dataclass
-class Prepared:
-    """A plan (or why there is none) and what preflight says about it."""
-
-    plan: Plan | None
-    error: PlanError | None = None
-    refusals: list[Refusal] = field(default_factory=list)
-
-    @property
-    def blocking(self) -> list[Refusal]:
-        return [r for r in self.refusals if r.code not in ACKABLE]
-
-    @property
-    def needs_ack(self) -> list[Refusal]:
-        return [r for r in self.refusals if r.code in ACKABLE]
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What the operator confirmed."""
-
-    plan: Plan
-    confirm: str
-    acknowledged: tuple[str, ...] = ()
-
 
 DEFAULT_KEYS = {"failover": "F", "failback": "B", "resync": "R"}
 
