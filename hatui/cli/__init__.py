@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import importlib.resources
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 import click
 
-from hatui import paths
 from hatui.config import Config, load_config, resolve_config_path
 from hatui.errors import HatuiError
 from hatui.states import severity_rank
@@ -269,20 +269,26 @@ def demo(ctx: click.Context, headless: bool, write_config: str | None, time_scal
     """Run hatui on a built-in simulated pair (no root, no real cluster)."""
     if ctx.invoked_subcommand is not None:
         return
-    state = paths.state_dir() / "demo"
-    config_file = Path(write_config) if write_config else state / "config.toml"
-    if headless:
-        from hatui.demo.headless import run_headless
+    from hatui.demo import instances
 
-        sys.exit(run_headless(config_file, state, time_scale))
-    from hatui.demo.server import start_in_thread
-
-    handle = start_in_thread(config_file, state_dir=state, time_scale=time_scale)
+    state = instances.new_instance()  # this demo's own folder: config, keys, timelines, audit log
+    os.environ["HATUI_STATE_DIR"] = str(state)
+    config_file = Path(write_config) if write_config else state / instances.CONFIG
     try:
-        opts = dict(ctx.obj, config_path=str(handle.config_path))
-        open_console(opts)
+        if headless:
+            from hatui.demo.headless import run_headless
+
+            sys.exit(run_headless(config_file, state, time_scale))
+        from hatui.demo.server import start_in_thread
+
+        handle = start_in_thread(config_file, state_dir=state, time_scale=time_scale)
+        try:
+            opts = dict(ctx.obj, config_path=str(handle.config_path))
+            open_console(opts)
+        finally:
+            handle.stop()
     finally:
-        handle.stop()
+        instances.finished(state)
 
 
 @demo.command("fault")
@@ -301,7 +307,9 @@ def demo_fault(opts: dict, kind: str, args: tuple[str, ...]) -> None:
 
     from hatui.transport import NodeTransport
 
-    config_path = opts["config_path"] or str(paths.state_dir() / "demo" / "config.toml")
+    from hatui.demo import instances
+
+    config_path = opts["config_path"] or str(instances.running_config())
     cfg = load_config(config_path)
     command = shlex.join(["hatui-sim", "fault", kind, *args])
 
