@@ -10,6 +10,7 @@ import json
 from typing import TYPE_CHECKING
 
 from hatui.demo import formats as fmt
+from hatui.emulator.drbd_formats import proc_drbd
 from hatui.demo.file_commands import FileCommandsMixin
 from hatui.demo.cmdutil import JOURNAL_PATH, KA_SIGNUM as _KA_SIGNUM, TOOLS as _TOOLS, ok as _ok
 
@@ -87,7 +88,7 @@ class BasicCommandsMixin(FileCommandsMixin):
         if isinstance(written, str):
             return written
         if path == "/proc/drbd":
-            return fmt.proc_drbd(self.sim, self.node)
+            return proc_drbd(self.sim, self.node)
         if path == self.pid_file:
             return f"{node.ka.pid}\n" if node.ka.running else None
         if path == self.json_file:

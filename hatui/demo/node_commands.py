@@ -13,14 +13,11 @@ from typing import TYPE_CHECKING
 
 from hatui.demo import formats as fmt
 from hatui.demo.basic_commands import BasicCommandsMixin
-from hatui.emulator.drbd_fencing import drbdadm_dump, drbdsetup_show
-from hatui.demo.cmdutil import Result, UsageError, ok as _ok, opt as _opt  # noqa: F401 (UsageError re-exported)
+from hatui.emulator.drbd_commands import DrbdCommands
+from hatui.demo.cmdutil import UsageError, ok as _ok, opt as _opt  # noqa: F401 (UsageError re-exported)
 
 if TYPE_CHECKING:  # pragma: no cover
     from hatui.demo.cluster_sim import ClusterSim
-
-DRBD_VERBS = ("primary", "secondary", "connect", "disconnect", "invalidate", "invalidate-remote", "verify", "outdate",
-              "resume-io")
 
 
 class CommandsMixin(BasicCommandsMixin):
@@ -32,78 +29,10 @@ class CommandsMixin(BasicCommandsMixin):
 
 
     def cmd_drbdsetup(self, args, stdin):
-        flags = [a for a in args if a.startswith("-")]
-        pos = [a for a in args if not a.startswith("-")]
-        sub = pos[0] if pos else ""
-        res = pos[1] if len(pos) > 1 else None
-        if sub in ("status", "events2", "show") and not self._resource_ok(res):
-            return "", f"{res}: No such resource\n", 10
-        if sub == "show":
-            return _ok(drbdsetup_show(self.sim.drbd, self.node))
-        if sub == "status":
-            if "--json" in flags or "-j" in flags:
-                return _ok(fmt.drbd_status_json(self.sim, self.node))
-            return _ok(fmt.drbdadm_status(self.sim, self.node))
-        if sub == "events2":
-            # Without --now the real command streams forever; the demo ends after the dump.
-            return _ok(fmt.drbd_events2_now(self.sim, self.node, statistics="--statistics" in flags,
-                                            timestamps="--timestamps" in flags))
-        if sub in DRBD_VERBS:
-            if res != self.sim.drbd.resource:
-                return "", f"{res}: No such resource\n", 10
-            out, err, rc = self._drbd_verb(sub, flags)
-            return out, err.split("\n")[0] + "\n" if err else "", rc
-        return "", f"drbdsetup: unknown command '{sub}'\n", 20
+        return DrbdCommands(self.sim, self.node).drbdsetup(args)
 
     def cmd_drbdadm(self, args, stdin):
-        flags = [a for a in args if a.startswith("-")]
-        pos = [a for a in args if not a.startswith("-")]
-        if not pos:
-            return "", "USAGE: drbdadm COMMAND [OPTION...] {all|RESOURCE...}\n", 20
-        sub, resources = pos[0], pos[1:] or (["all"] if pos[0] == "status" else [])
-        for res in resources:
-            if not self._resource_ok(res):
-                return "", f"'{res}' not defined in your config (for this host).\n", 10
-        m = self.sim.drbd
-        if sub == "status":
-            return _ok(fmt.drbdadm_status(self.sim, self.node))
-        if not resources:
-            return "", f"drbdadm {sub}: missing resource name\n", 20
-        if sub == "role":
-            return _ok(m.node(self.node).role + "\n")
-        if sub == "cstate":
-            return _ok(m.node(self.node).conn + "\n")
-        if sub == "dstate":
-            return _ok(f"{m.node(self.node).disk}/{m.peer_disk(self.node)}\n")
-        if sub in ("up", "down", "adjust", "attach"):
-            return _ok()
-        if sub == "dump":
-            return _ok(drbdadm_dump(m, self.node))
-        if sub in DRBD_VERBS:
-            return self._drbd_verb(sub, flags)
-        return "", f"drbdadm: Unknown command '{sub}'\n", 20
-
-    def _drbd_verb(self, sub: str, flags: list[str]) -> Result:
-        m, n = self.sim.drbd, self.node
-        if sub == "primary":
-            r = m.primary(n, force="--force" in flags)
-        elif sub == "secondary":
-            r = m.secondary(n)
-        elif sub == "connect":
-            r = m.connect(n, discard_my_data="--discard-my-data" in flags)
-        elif sub == "disconnect":
-            r = m.disconnect(n)
-        elif sub == "invalidate":
-            r = m.invalidate(n)
-        elif sub == "invalidate-remote":
-            r = m.invalidate_remote(n)
-        elif sub == "outdate":
-            r = m.outdate(n)
-        elif sub == "resume-io":
-            r = m.resume_io(n)
-        else:
-            r = m.verify(n)
-        return r.stdout, r.stderr, r.rc
+        return DrbdCommands(self.sim, self.node).drbdadm(args)
 
     # ---- network ------------------------------------------------------------------------
 

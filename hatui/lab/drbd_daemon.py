@@ -68,7 +68,8 @@ from typing import Any
 from hatui.emulator.drbd_machine import CONNECTED, CONNECTING, PRIMARY, SECONDARY
 from hatui.lab.drbd_fence import FenceRunnerMixin, load_fencing
 from hatui.lab.drbd_link import PeerLinkMixin, Verify
-from hatui.lab.drbd_shell import Shell, Sim, is_mutating
+from hatui.emulator.drbd_commands import is_mutating
+from hatui.lab.drbd_shell import Shell, Sim
 from hatui.lab.drbd_wire import LINE_LIMIT, PeerSession, log, pair_doc
 from hatui.lab.drbd_store import (DiskStore, LabDrbdMachine, Meta, SyncPoint, block_diff, blocks_digest,
                                   key_error)

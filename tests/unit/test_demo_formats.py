@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from hatui.emulator import drbd_formats as drbd_fmt
+
 from tests import TEST_FIXTURES
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -57,13 +58,13 @@ def advance(sim: ClusterSim, seconds: float) -> None:
 
 def test_drbd_status_json_matches_fixture() -> None:
     sim = ClusterSim()
-    doc = json.loads(fmt.drbd_status_json(sim, "vm2"))
+    doc = json.loads(drbd_fmt.drbd_status_json(sim, "vm2"))
     keys_deep(doc, fixture("drbd9-status-json-established.json"))
     pd = doc[0]["connections"][0]["peer_devices"][0]
     assert pd["percent-in-sync"] == 100 and pd["replication-state"] == "Established"
     sim.fault("sync")
     advance(sim, 2)
-    doc = json.loads(fmt.drbd_status_json(sim, "vm12"))
+    doc = json.loads(drbd_fmt.drbd_status_json(sim, "vm12"))
     pd = doc[0]["connections"][0]["peer_devices"][0]
     assert pd["replication-state"] == "SyncTarget" and pd["out-of-sync"] > 0 and pd["percent-in-sync"] < 100
     assert doc[0]["devices"][0]["disk-state"] == "Inconsistent"
@@ -71,21 +72,21 @@ def test_drbd_status_json_matches_fixture() -> None:
 
 def test_drbdadm_status_text_layouts() -> None:
     sim = ClusterSim(fencing="dont-care")  # layouts, not fencing: the Primary keeps writing when cut
-    text = fmt.drbdadm_status(sim, "vm2")
+    text = drbd_fmt.drbdadm_status(sim, "vm2")
     assert text.splitlines()[:3] == ["r0 role:Primary", "  disk:UpToDate client:no", "  vm12 role:Secondary"]
     sim.fault("sync")
     advance(sim, 2)
-    line = fmt.drbdadm_status(sim, "vm2").splitlines()[3]
+    line = drbd_fmt.drbdadm_status(sim, "vm2").splitlines()[3]
     assert line.startswith("    replication:SyncSource peer-disk:Inconsistent done:")
     sim.cut_link()
     advance(sim, 3)
-    assert "  vm12 connection:Connecting" in fmt.drbdadm_status(sim, "vm2").splitlines()
-    proc = fmt.proc_drbd(sim, "vm2")
+    assert "  vm12 connection:Connecting" in drbd_fmt.drbdadm_status(sim, "vm2").splitlines()
+    proc = drbd_fmt.proc_drbd(sim, "vm2")
     assert " 0: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown C r-----" in proc
 
 
 def test_events2_ends_with_exists_dash() -> None:
-    lines = fmt.drbd_events2_now(ClusterSim(), "vm2", statistics=True).splitlines()
+    lines = drbd_fmt.drbd_events2_now(ClusterSim(), "vm2", statistics=True).splitlines()
     assert lines[-1] == "exists -"
     assert [ln.split()[1] for ln in lines[:4]] == ["resource", "connection", "device", "peer-device"]
     assert "out-of-sync:0" in lines[3]
