@@ -45,7 +45,15 @@ def main(ctx: click.Context, config_path: str | None, read_only: bool, theme: st
 
 @one_line_errors
 def open_console(opts: dict) -> None:
-    config = load_config(opts["config_path"])
+    fleet, config_path = _console_pairs(opts["config_path"])
+    if fleet is not None:  # more than one pair: the fleet overview first (hatui/ui/fleet_app.py)
+        from hatui.ui.ascii import locale_is_utf8
+        from hatui.ui.fleet_app import run_fleet_console
+
+        run_fleet_console(fleet, read_only=opts["read_only"], theme=opts["theme"],
+                          ascii=bool(opts.get("ascii")) or not locale_is_utf8())
+        return
+    config = load_config(config_path)
     try:
         from hatui.ui.app import run_console  # the Textual layer is optional at import time
     except ImportError:
@@ -55,6 +63,17 @@ def open_console(opts: dict) -> None:
 
     run_console(config, read_only=opts["read_only"], theme=opts["theme"],
                 ascii=bool(opts.get("ascii")) or not locale_is_utf8())
+
+
+def _console_pairs(config_path: str | None):
+    """``(fleet, None)`` when more than one pair is configured, else ``(None, the one pair file)``."""
+    from hatui.fleet import fleet_files, load_fleet
+
+    try:
+        _source, files = fleet_files(config_path)
+    except HatuiError:
+        return None, config_path  # load_config says what is missing, as it always did
+    return (load_fleet(config_path), None) if len(files) > 1 else (None, str(files[0]))
 
 
 # --- status -------------------------------------------------------------------------

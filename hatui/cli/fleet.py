@@ -109,11 +109,10 @@ def _demo_before(kwargs: dict, pairs: int | None) -> bool:
     from hatui.demo.fleet import FleetThread
 
     fleet = FleetThread(pairs, folder, state / "fleet-keys", kwargs["time_scale"])
-    # The console has no fleet overview yet (issue 12, point 2): it opens on the first pair; the
-    # others run alongside for `hatui --config FOLDER status --all` / `serve` in another terminal.
-    click.echo(f"hatui demo: {pairs} simulated pairs in {folder}; the console shows demo-1", err=True)
+    # More than one pair: the console opens the fleet overview (one pair: that pair's screen).
+    click.echo(f"hatui demo: {pairs} simulated pairs in {folder}", err=True)
     try:
-        open_console(dict(ctx.obj, config_path=str(folder / "demo-1.toml")))
+        open_console(dict(ctx.obj, config_path=str(folder)))
     finally:
         fleet.stop()
     return True
