@@ -7,23 +7,14 @@ modules small; mixed into :class:`~hatui.demo.node_shell.NodeShell` the same way
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 from hatui.demo import formats as fmt
 from hatui.emulator.drbd_formats import proc_drbd
-from hatui.demo.file_commands import FileCommandsMixin
-from hatui.demo.cmdutil import JOURNAL_PATH, KA_SIGNUM as _KA_SIGNUM, TOOLS as _TOOLS, ok as _ok
-
-if TYPE_CHECKING:  # pragma: no cover
-    from hatui.demo.cluster_sim import ClusterSim
+from hatui.demo.cmdutil import JOURNAL_PATH, KA_SIGNUM as _KA_SIGNUM, TOOLS as _TOOLS, ShellPart, ok as _ok
 
 
-class BasicCommandsMixin(FileCommandsMixin):
-    sim: ClusterSim
-    node: str
-    pid_file: str
-    json_file: str
-    json_dumped: bool
+class BasicCommands(ShellPart):
+    """The shell's plain commands: true/false/echo, cat/tail/rm of the node's files, keepalived's signal."""
 
     # ---- trivial ---------------------------------------------------------------------
 
@@ -63,8 +54,8 @@ class BasicCommandsMixin(FileCommandsMixin):
     def cmd_sh(self, args, stdin):
         if "-c" in args:
             i = args.index("-c")
-            return self.run_list(args[i + 1] if i + 1 < len(args) else "")  # type: ignore[attr-defined]
-        return self.run_script(stdin)  # type: ignore[attr-defined]
+            return self.shell.run_list(args[i + 1] if i + 1 < len(args) else "")  # type: ignore[attr-defined]
+        return self.shell.run_script(stdin)  # type: ignore[attr-defined]
 
     cmd_bash = cmd_sh
 

@@ -4,12 +4,51 @@ from __future__ import annotations
 
 from hatui.probes.catalog import NODE_JOURNAL_PATH as JOURNAL_PATH
 
-__all__ = ["JOURNAL_PATH", "KA_SIGNUM", "TOOLS", "Result", "UsageError", "ok", "opt"]
+__all__ = ["JOURNAL_PATH", "KA_SIGNUM", "TOOLS", "Result", "ShellPart", "UsageError", "ok", "opt"]
 
 Result = tuple[str, str, int]
 KA_SIGNUM = "36"  # what `keepalived --signum=JSON` prints on Debian 12 (SIGRTMIN+2)
 TOOLS = ("drbdadm", "drbdsetup", "ip", "systemctl", "mount", "umount", "findmnt", "lsblk", "exportfs",
           "pgrep", "keepalived", "airflow", "date", "cat", "kill")
+
+
+class ShellPart:
+    """One group of a node shell's commands (a component of :class:`~hatui.demo.node_shell.NodeShell`).
+
+    Its ``cmd_NAME(args, stdin)`` methods go into the shell's command table; the
+    node, the simulator and the shell's little state are read through the shell.
+    """
+
+    def __init__(self, shell) -> None:
+        self.shell = shell
+
+    @property
+    def sim(self):
+        return self.shell.sim
+
+    @property
+    def node(self) -> str:
+        return self.shell.node
+
+    @property
+    def pid_file(self) -> str:
+        return self.shell.pid_file
+
+    @property
+    def json_file(self) -> str:
+        return self.shell.json_file
+
+    @property
+    def json_dumped(self) -> bool:
+        return self.shell.json_dumped
+
+    @json_dumped.setter
+    def json_dumped(self, value: bool) -> None:
+        self.shell.json_dumped = value
+
+    def commands(self) -> dict[str, object]:
+        """Command name → handler, for every ``cmd_*`` method (``cmd_hatui_sim`` answers ``hatui-sim``)."""
+        return {name[4:]: getattr(self, name) for name in dir(type(self)) if name.startswith("cmd_")}
 
 
 class UsageError(Exception):

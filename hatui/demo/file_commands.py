@@ -9,12 +9,7 @@ like /run, vanish when it crashes).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from hatui.demo.cmdutil import Result
-
-if TYPE_CHECKING:  # pragma: no cover
-    from hatui.demo.cluster_sim import ClusterSim
+from hatui.demo.cmdutil import Result, ShellPart
 
 NFS_PORT = "2049"
 
@@ -23,9 +18,8 @@ def _paths(args: list[str]) -> list[str]:
     return [a for a in args if not a.startswith("-")]
 
 
-class FileCommandsMixin:
-    sim: ClusterSim
-    node: str
+class FileCommands(ShellPart):
+    """mkdir, rmdir, test, printf, tee, nc: the node's small files (a tmpfs: gone after a crash)."""
 
     @property
     def files(self) -> dict[str, str | None]:

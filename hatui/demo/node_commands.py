@@ -1,4 +1,4 @@
-"""The commands a simulated node knows (mixed into :class:`NodeShell`).
+"""The service commands a simulated node knows (one of :class:`NodeShell`'s command groups).
 
 Each ``cmd_NAME(args, stdin)`` returns ``(stdout, stderr, exit_status)`` with
 the real tool's messages and exit codes where hatui can see them. Output
@@ -9,23 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING
 
 from hatui.demo import formats as fmt
-from hatui.demo.basic_commands import BasicCommandsMixin
 from hatui.emulator.drbd_commands import DrbdCommands
-from hatui.demo.cmdutil import UsageError, ok as _ok, opt as _opt  # noqa: F401 (UsageError re-exported)
-
-if TYPE_CHECKING:  # pragma: no cover
-    from hatui.demo.cluster_sim import ClusterSim
+from hatui.demo.cmdutil import ShellPart, ok as _ok, opt as _opt
 
 
-class CommandsMixin(BasicCommandsMixin):
-    sim: ClusterSim
-    node: str
-    pid_file: str
-    json_file: str
-    json_dumped: bool
+class NodeCommands(ShellPart):
+    """The node's service tools: DRBD (the emulator's), ip, systemctl, mount, exportfs, pgrep, airflow."""
 
 
     def cmd_drbdsetup(self, args, stdin):

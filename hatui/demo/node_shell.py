@@ -20,14 +20,17 @@ import functools
 import shlex
 
 from hatui.demo.cluster_sim import ClusterSim
-from hatui.demo.node_commands import CommandsMixin, UsageError
+from hatui.demo.basic_commands import BasicCommands
+from hatui.demo.cmdutil import UsageError
+from hatui.demo.file_commands import FileCommands
+from hatui.demo.node_commands import NodeCommands
 from hatui.demo.shparse import Pipeline, ShellSyntaxError, SimpleCommand, parse
 
 POLL_HEADER = "# hatui-poll v1"
 Result = tuple[str, str, int]
 
 
-class NodeShell(CommandsMixin):
+class NodeShell:
     """Interprets commands on node ``node`` of ``sim``; stateless between calls
     except the variables a script sets and keepalived's dump file."""
 
@@ -38,6 +41,10 @@ class NodeShell(CommandsMixin):
         self.pid_file, self.json_file = keepalived_pid_file, keepalived_json_file
         self.vars: dict[str, str] = {}
         self.json_dumped = False  # /tmp/keepalived.json exists (written by the JSON signal)
+        # The command table: each group's cmd_NAME answers NAME (cmd_hatui_sim: hatui-sim).
+        self.commands: dict[str, object] = {}
+        for part in (FileCommands(self), BasicCommands(self), NodeCommands(self)):
+            self.commands.update(part.commands())
 
     # ---- entry points -------------------------------------------------------------
 
@@ -149,7 +156,7 @@ class NodeShell(CommandsMixin):
         if not argv:
             return "", "", 0
         name = os.path.basename(argv[0]) if argv[0].startswith("/") else argv[0]
-        handler = getattr(self, "cmd_" + name.replace("-", "_").replace(".", "_"), None)
+        handler = self.commands.get(name.replace("-", "_").replace(".", "_"))
         if handler is None or name.startswith("_") and name not in ("_ka_json", "_init", "_done"):
             return "", f"sh: 1: {argv[0]}: not found\n", 127
         try:
