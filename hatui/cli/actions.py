@@ -25,9 +25,7 @@ import time
 import click
 
 from hatui.actions.outcome import RunOutcome
-from hatui.cli.errors import one_line_errors
-
-EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_UNKNOWN = 0, 1, 2, 3
+from hatui.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, one_line_errors
 PROGRESS_EVERY = 2.0  # seconds between progress lines
 
 

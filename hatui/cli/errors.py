@@ -9,7 +9,8 @@ import click
 
 from hatui.errors import HatuiError
 
-EXIT_UNKNOWN = 3
+# Exit codes of action commands (status uses the monitoring-plugin codes, see README).
+EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_UNKNOWN = 0, 1, 2, 3
 
 
 def fail(message: str, code: int = EXIT_UNKNOWN) -> None:

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from hatui.cli.actions import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_UNKNOWN, _errors
+from hatui.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_UNKNOWN, one_line_errors as _errors
 
 
 @click.group("lock")

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from hatui.cli.actions import EXIT_FAILED
+from hatui.cli.errors import EXIT_FAILED
 
 
 @click.command("timeline")
