@@ -139,7 +139,7 @@ class BasicCommands(ShellPart):
             if sig in (_KA_SIGNUM, "RTMIN+2", "SIGRTMIN+2"):
                 self.json_dumped = True
             elif sig in ("TERM", "SIGTERM", "15", "KILL", "9"):
-                self.sim.stop_keepalived(self.node)
+                self.sim.vrrp.stop_keepalived(self.node)
         return _ok()
 
     def cmd__init(self, args, stdin):

@@ -1,17 +1,16 @@
 """The whole simulated pair: nodes, keepalived/VRRP, services, mounts, DRBD.
 
-Time is simulated: :meth:`ClusterSim.tick` takes ``now`` in simulated seconds
-(the server multiplies real time by ``time_scale``), so tests run a whole
-failover in milliseconds. Wall-clock timestamps (journal, keepalived's
-``last_transition``, systemd's ActiveEnterTimestamp) come from ``wall_clock``.
+Time is simulated: :meth:`ClusterSim.tick` takes ``now`` in simulated seconds (the server multiplies
+real time by ``time_scale``), so tests run a whole failover in milliseconds. Wall-clock timestamps
+(journal, keepalived's ``last_transition``, ActiveEnterTimestamp) come from ``wall_clock``.
 
 The automatic behaviour follows the seed's design: keepalived with nopreempt
 and initial state BACKUP on both nodes; a BACKUP that hears no advert for the
 master-down interval (3 x advert_int + (256 - priority)/256 s) becomes MASTER,
 adds the VIP first and then its notify_master runs a guarded node kit: promote
 DRBD (refused when the local disk is not UpToDate or the peer is Primary),
-mount, start NFS, start the DAG processor. Every automatic step is recorded in
-the node's ``journal`` as JSON-able dicts.
+mount, start NFS, start the DAG processor (components: :class:`~hatui.demo.vrrp.Vrrp`,
+:class:`~hatui.demo.notify_kit.NotifyKit`). Every automatic step goes to the node's ``journal``.
 """
 
 from __future__ import annotations
@@ -22,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from hatui.emulator.drbd_machine import PRIMARY, DrbdMachine
-from hatui.demo.notify_kit import FAILOVER_STEPS, NotifyKitMixin
-from hatui.demo.vrrp import VrrpMixin
+from hatui.demo.notify_kit import FAILOVER_STEPS, NotifyKit
+from hatui.demo.vrrp import Vrrp
 
 __all__ = ["FAILOVER_STEPS", "ClusterSim", "SimNode"]
 
@@ -79,7 +78,7 @@ class SimNode:
     files: dict[str, str | None] = field(default_factory=dict)
 
 
-class ClusterSim(NotifyKitMixin, VrrpMixin):
+class ClusterSim:
     """Two nodes, the first one starting active (MASTER, Primary, services up)."""
 
     def __init__(
@@ -118,6 +117,7 @@ class ClusterSim(NotifyKitMixin, VrrpMixin):
         self._wall = wall_clock or (lambda: self._epoch0 + self.now)
         self._pids = itertools.count(1200, 37)
         self.vrrp_blocked = False
+        self.vrrp, self.kit = Vrrp(self), NotifyKit(self)  # keepalived's VRRP and the node kit's notify
         seed = {"export/README": "hatui demo share", "export/data-0001": "initial"}
         self.drbd = DrbdMachine(names, resource=resource, primary=names[0], blocks=seed,
                                 sync_rate_kib_s=sync_rate_kib_s, now=now, fencing=fencing)
@@ -130,7 +130,7 @@ class ClusterSim(NotifyKitMixin, VrrpMixin):
             self._start_unit(node, keepalived_unit, at=wall - 3500)
             node.ka.pid = node.units[keepalived_unit].main_pid
             node.ka.last_transition = wall - 3500
-            node.ka.down_deadline = now + self.master_down_interval(name)
+            node.ka.down_deadline = now + self.vrrp.master_down_interval(name)
         # Steady state: the first node has been active for a while.
         first = self.nodes[names[0]]
         first.ka.state, first.ka.become_master, first.vip, first.mounted = "MASTER", 1, True, True
@@ -185,11 +185,11 @@ class ClusterSim(NotifyKitMixin, VrrpMixin):
         """Advance the whole pair to simulated time ``now``."""
         now = max(now, self.now)
         self.now = now
-        self._vrrp_tick(now)
+        self.vrrp.tick(now)
         for node in self.nodes.values():
             while node.up and node.plan and node.plan[0][0] <= now:
                 _, step = node.plan.pop(0)
-                self._run_step(node, step)
+                self.kit.run_step(node, step)
             self._heartbeat(node, now)
         self.drbd.tick(now)
 
@@ -249,7 +249,7 @@ class ClusterSim(NotifyKitMixin, VrrpMixin):
 
     def start_service(self, name: str, unit: str) -> None:
         if unit == self.keepalived_unit:
-            return self.start_keepalived(name)
+            return self.vrrp.start_keepalived(name)
         node = self.node(name)
         self._start_unit(node, unit)
         if unit == self.dag_unit:
@@ -257,7 +257,7 @@ class ClusterSim(NotifyKitMixin, VrrpMixin):
 
     def stop_service(self, name: str, unit: str) -> None:
         if unit == self.keepalived_unit:
-            return self.stop_keepalived(name)
+            return self.vrrp.stop_keepalived(name)
         self._stop_unit(self.node(name), unit)
 
     def write(self, key: str, value: str) -> str:
@@ -295,7 +295,7 @@ class ClusterSim(NotifyKitMixin, VrrpMixin):
             return
         node.up, node.boot_wall = True, self.wall()
         self.drbd.restore(name)
-        self.start_keepalived(name)
+        self.vrrp.start_keepalived(name)
         self.record(name, "rejoin", "booted: DRBD Secondary, keepalived BACKUP (nopreempt)")
 
     def cut_link(self) -> None:
@@ -352,36 +352,36 @@ class ClusterSim(NotifyKitMixin, VrrpMixin):
         self.vrrp_blocked = False
         self.drbd.heal_link()
 
-    FAULTS = ("crash", "restore", "cut-link", "heal-link", "stop-service", "start-service",
-              "stop-keepalived", "start-keepalived", "block-vrrp", "unblock-vrrp", "split-brain",
-              "hang", "unhang", "drop", "sync", "partition", "heal-partition")
+    FAULTS = ("crash", "restore", "cut-link", "heal-link", "stop-service", "start-service", "stop-keepalived",
+              "start-keepalived", "block-vrrp", "unblock-vrrp", "split-brain", "hang", "unhang", "drop", "sync",
+              "partition", "heal-partition")
 
     def fault(self, kind: str, node: str | None = None, unit: str | None = None) -> str:
         """Dispatch a fault by name (``hatui-sim fault``, the thread handle, the TUI)."""
         kind = kind.replace("_", "-")
-        needs_node = {"crash", "restore", "stop-service", "start-service", "stop-keepalived",
-                      "start-keepalived", "hang", "unhang", "drop", "partition"}
         if kind not in self.FAULTS:
             raise ValueError(f"unknown fault {kind!r}; one of: {', '.join(self.FAULTS)}")
-        if kind in needs_node:
-            if node is None:
-                raise ValueError(f"fault {kind} needs a node")
-            self.node(node)
+        pair: dict[str, Callable[[], None]] = {
+            "cut-link": self.cut_link, "heal-link": self.heal_link, "block-vrrp": self.vrrp.block,
+            "unblock-vrrp": self.vrrp.unblock, "split-brain": self.split_brain, "sync": self.sync,
+            "heal-partition": self.heal_partition}
+        if kind in pair:
+            pair[kind]()
+            return kind
+        if node is None:
+            raise ValueError(f"fault {kind} needs a node")
+        self.node(node)
         if kind in ("stop-service", "start-service"):
             if not unit:
                 raise ValueError(f"fault {kind} needs a unit")
             (self.stop_service if kind == "stop-service" else self.start_service)(node, unit)
             return f"{kind} {node} {unit}"
-        simple: dict[str, Callable[[], None]] = {
-            "cut-link": self.cut_link, "heal-link": self.heal_link, "block-vrrp": self.block_vrrp,
-            "unblock-vrrp": self.unblock_vrrp, "split-brain": self.split_brain, "sync": self.sync,
-            "heal-partition": self.heal_partition,
-        }
-        if kind in simple:
-            simple[kind]()
-        else:
-            getattr(self, kind.replace("-", "_"))(node)
-        return f"{kind} {node or ''}".strip()
+        on_node: dict[str, Callable[[str], None]] = {
+            "crash": self.crash, "restore": self.restore, "hang": self.hang, "unhang": self.unhang, "drop": self.drop,
+            "partition": self.partition, "stop-keepalived": self.vrrp.stop_keepalived,
+            "start-keepalived": self.vrrp.start_keepalived}
+        on_node[kind](node)
+        return f"{kind} {node}"
 
     def snapshot(self) -> dict[str, object]:
         """JSON-able state of the whole simulation (``hatui-sim state``)."""

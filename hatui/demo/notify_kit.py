@@ -20,45 +20,49 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 FAILOVER_STEPS = ("promote", "mount", "nfs", "dag", "available")
 
 
-class NotifyKitMixin:
-    """notify_master's guarded, idempotent takeover; needs the ClusterSim attributes."""
+class NotifyKit:
+    """notify_master's guarded, idempotent takeover, as the node kit runs it (a component of
+    :class:`~hatui.demo.cluster_sim.ClusterSim`)."""
 
-    def _notify_master(self: ClusterSim, node: SimNode) -> None:
+    def __init__(self, sim: ClusterSim) -> None:
+        self.sim = sim
+
+    def notify_master(self, node: SimNode) -> None:
         """Schedule the guarded takeover: each step a little simulated time apart."""
-        node.plan = [(self.now + self.step_delay * (i + 1), s) for i, s in enumerate(FAILOVER_STEPS)]
+        node.plan = [(self.sim.now + self.sim.step_delay * (i + 1), s) for i, s in enumerate(FAILOVER_STEPS)]
 
-    def _run_step(self: ClusterSim, node: SimNode, step: str) -> None:
+    def run_step(self, node: SimNode, step: str) -> None:
         """One takeover step, idempotent like the real kit: an effect already there is journaled as
         success ("already ..."), so a planned switchover (hatui did it all first) logs no failure."""
         name = node.name
-        units = {"nfs": self.nfs_unit, "dag": self.dag_unit}
+        units = {"nfs": self.sim.nfs_unit, "dag": self.sim.dag_unit}
         if step == "promote":
-            d = self.drbd.node(name)
+            d = self.sim.drbd.node(name)
             if d.role == PRIMARY:
-                return self.record(name, step, f"already Primary ({self.drbd.resource})")
-            if self.drbd.connected(name) and self.drbd.peer(name).role == PRIMARY:
+                return self.sim.record(name, step, f"already Primary ({self.sim.drbd.resource})")
+            if self.sim.drbd.connected(name) and self.sim.drbd.peer(name).role == PRIMARY:
                 return self._abort(node, step, "refused: peer is Primary (would be two primaries)")
             if d.disk != UPTODATE:
                 return self._abort(node, step, f"refused: local disk is {d.disk}, not UpToDate")
-            res = self.drbd.primary(name)
+            res = self.sim.drbd.primary(name)
             if res.rc != 0:
                 return self._abort(node, step, res.stderr.strip())
-            self.record(name, step, f"drbdadm primary {self.drbd.resource}")
+            self.sim.record(name, step, f"drbdadm primary {self.sim.drbd.resource}")
         elif step == "mount":
             if node.mounted:
-                return self.record(name, step, f"already mounted: {self.mount_point}")
-            err = self.mount(name)
+                return self.sim.record(name, step, f"already mounted: {self.sim.mount_point}")
+            err = self.sim.mount(name)
             if err:
                 return self._abort(node, step, err)
-            self.record(name, step, f"mount {self.device} {self.mount_point}")
+            self.sim.record(name, step, f"mount {self.sim.device} {self.sim.mount_point}")
         elif step in units:
-            if self.unit(name, units[step]).active:
-                return self.record(name, step, f"already active: {units[step]}")
-            self.start_service(name, units[step])
-            self.record(name, step, f"systemctl start {units[step]}")
+            if self.sim.unit(name, units[step]).active:
+                return self.sim.record(name, step, f"already active: {units[step]}")
+            self.sim.start_service(name, units[step])
+            self.sim.record(name, step, f"systemctl start {units[step]}")
         elif step == "available":
-            self.record(name, step, "services available on the VIP")
+            self.sim.record(name, step, "services available on the VIP")
 
-    def _abort(self: ClusterSim, node: SimNode, step: str, why: str) -> None:
+    def _abort(self, node: SimNode, step: str, why: str) -> None:
         node.plan = []
-        self.record(node.name, step, why, ok=False)
+        self.sim.record(node.name, step, why, ok=False)

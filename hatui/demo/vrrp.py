@@ -22,39 +22,43 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from hatui.demo.cluster_sim import ClusterSim, SimNode
 
-_Base = object
+class Vrrp:
+    """keepalived's VRRP between the simulated nodes: timers, elections, the faults that break it.
 
+    A component of :class:`~hatui.demo.cluster_sim.ClusterSim`: it reads and
+    changes the simulator's nodes, and hands a new MASTER to the node kit.
+    """
 
-class VrrpMixin(_Base):
-    """VRRP timers and transitions; needs the ClusterSim attributes."""
+    def __init__(self, sim: ClusterSim) -> None:
+        self.sim = sim
 
-    def master_down_interval(self: ClusterSim, name: str) -> float:
+    def master_down_interval(self, name: str) -> float:
         """3 x advert_int + skew; 3.61 s for priority 100 at advert_int 1."""
-        return 3 * self.advert_int + self.skew(name)
+        return 3 * self.sim.advert_int + self.skew(name)
 
-    def skew(self: ClusterSim, name: str) -> float:
-        return (256 - self.nodes[name].priority) / 256 * self.advert_int
+    def skew(self, name: str) -> float:
+        return (256 - self.sim.nodes[name].priority) / 256 * self.sim.advert_int
 
-    def hears(self: ClusterSim, listener: SimNode, speaker: SimNode) -> bool:
+    def hears(self, listener: SimNode, speaker: SimNode) -> bool:
         """Does ``listener`` receive ``speaker``'s adverts right now?"""
         return (
-            not self.vrrp_blocked
+            not self.sim.vrrp_blocked
             and listener.up
             and speaker.up
             and speaker.ka.running
             and speaker.ka.state == "MASTER"
         )
 
-    def _vrrp_tick(self: ClusterSim, now: float) -> None:
-        nodes = [n for n in self.nodes.values() if n.up and n.ka.running]
+    def tick(self, now: float) -> None:
+        nodes = [n for n in self.sim.nodes.values() if n.up and n.ka.running]
         # Adverts: counted for the keepalived JSON stats.
         for node in nodes:
             if node.ka.state != "MASTER":
                 continue
             while node.ka.next_advert <= now:
-                node.ka.next_advert += self.advert_int
+                node.ka.next_advert += self.sim.advert_int
                 node.ka.advert_sent += 1
-                peer = self.peer_of(node.name)
+                peer = self.sim.peer_of(node.name)
                 if peer.ka.running and self.hears(peer, node):
                     peer.ka.advert_rcvd += 1
         # Two masters that hear each other: the lower one steps down.
@@ -68,7 +72,7 @@ class VrrpMixin(_Base):
         backups = [n for n in nodes if n.ka.state == "BACKUP"]
         backups.sort(key=lambda n: n.ka.down_deadline if n.ka.down_deadline is not None else now)
         for node in backups:
-            peer = self.peer_of(node.name)
+            peer = self.sim.peer_of(node.name)
             if self.hears(node, peer):
                 node.ka.master_priority = peer.priority
                 node.ka.down_deadline = now + self.master_down_interval(node.name)
@@ -76,69 +80,69 @@ class VrrpMixin(_Base):
                 node.ka.down_deadline = now + self.master_down_interval(node.name)
             elif now >= node.ka.down_deadline:
                 waited = self.master_down_interval(node.name)
-                self.record(node.name, "detect", f"no VRRP advert for {waited:.2f} s: master down timer expired")
+                self.sim.record(node.name, "detect", f"no VRRP advert for {waited:.2f} s: master down timer expired")
                 self._become_master(node)
 
-    def _become_master(self: ClusterSim, node: SimNode) -> None:
+    def _become_master(self, node: SimNode) -> None:
         node.ka.state = "MASTER"
-        node.ka.last_transition = self.wall()
+        node.ka.last_transition = self.sim.wall()
         node.ka.become_master += 1
-        node.ka.next_advert = self.now
+        node.ka.next_advert = self.sim.now
         node.ka.master_priority = 0
         node.ka.down_deadline = None
         if not node.vip:
             node.vip = True
         # keepalived adds the VIP before notify_master runs.
-        self.record(node.name, "vip", f"VRRP VI_1 MASTER: added {self.vip} dev {self.interface} label {self.interface}:vip")
-        self._notify_master(node)
+        self.sim.record(node.name, "vip", f"VRRP VI_1 MASTER: added {self.sim.vip} dev {self.sim.interface} label {self.sim.interface}:vip")
+        self.sim.kit.notify_master(node)
 
-    def _become_backup(self: ClusterSim, node: SimNode, why: str) -> None:
+    def _become_backup(self, node: SimNode, why: str) -> None:
         was_master = node.ka.state == "MASTER"
         node.ka.state = "BACKUP"
-        node.ka.last_transition = self.wall()
-        node.ka.down_deadline = self.now + self.master_down_interval(node.name)
+        node.ka.last_transition = self.sim.wall()
+        node.ka.down_deadline = self.sim.now + self.master_down_interval(node.name)
         if was_master:
             node.ka.release_master += 1
             node.vip = False
-            self.record(node.name, "backup", f"VRRP VI_1 BACKUP ({why}): removed {self.vip}")
-            self._release(node, "notify_backup")
+            self.sim.record(node.name, "backup", f"VRRP VI_1 BACKUP ({why}): removed {self.sim.vip}")
+            self.sim._release(node, "notify_backup")
 
     # ---- faults --------------------------------------------------------------------
 
-    def block_vrrp(self: ClusterSim) -> None:
+    def block(self) -> None:
         """Drop all VRRP traffic: both time out and become MASTER, both hold the VIP."""
-        self.vrrp_blocked = True
+        self.sim.vrrp_blocked = True
 
-    def unblock_vrrp(self: ClusterSim) -> None:
-        self.vrrp_blocked = False
+    def unblock(self) -> None:
+        self.sim.vrrp_blocked = False
 
-    def stop_keepalived(self: ClusterSim, name: str) -> None:
+    def stop_keepalived(self, name: str) -> None:
         """Clean stop: a MASTER sends priority 0 and releases (notify_stop)."""
-        node = self.node(name)
+        node = self.sim.node(name)
         if not node.ka.running:
             return
-        peer = self.peer_of(name)
+        peer = self.sim.peer_of(name)
         if node.ka.state == "MASTER":
             node.ka.pri_zero_sent += 1
             node.ka.release_master += 1
             node.vip = False
-            self.record(name, "stop", f"keepalived stopped: priority 0 sent, removed {self.vip}")
-            self._release(node, "notify_stop")
-            if peer.up and peer.ka.running and peer.ka.state == "BACKUP" and not self.vrrp_blocked:
+            self.sim.record(name, "stop", f"keepalived stopped: priority 0 sent, removed {self.sim.vip}")
+            self.sim._release(node, "notify_stop")
+            if peer.up and peer.ka.running and peer.ka.state == "BACKUP" and not self.sim.vrrp_blocked:
                 peer.ka.pri_zero_rcvd += 1
-                peer.ka.down_deadline = self.now + self.skew(peer.name)
+                peer.ka.down_deadline = self.sim.now + self.skew(peer.name)
         node.ka.running = False
         node.ka.state = "INIT"
         node.plan = []
-        self._stop_unit(node, self.keepalived_unit)
+        self.sim._stop_unit(node, self.sim.keepalived_unit)
 
-    def start_keepalived(self: ClusterSim, name: str) -> None:
+    def start_keepalived(self, name: str) -> None:
         """keepalived starts in BACKUP (nopreempt) and waits a master-down interval."""
-        node = self.node(name)
+        node = self.sim.node(name)
         if node.ka.running or not node.up:
             return
-        self._start_unit(node, self.keepalived_unit)
+        self.sim._start_unit(node, self.sim.keepalived_unit)
         ka = node.ka
-        ka.running, ka.state, ka.pid = True, "BACKUP", node.units[self.keepalived_unit].main_pid
-        ka.last_transition = self.wall()
-        ka.down_deadline = self.now + self.master_down_interval(name)
+        ka.running, ka.state, ka.pid = True, "BACKUP", node.units[self.sim.keepalived_unit].main_pid
+        ka.last_transition = self.sim.wall()
+        ka.down_deadline = self.sim.now + self.master_down_interval(name)

@@ -21,7 +21,7 @@ def test_steady_state() -> None:
     assert sim.active_node() == "vm2"
     assert sim.node("vm2").vip and not sim.node("vm12").vip
     assert sim.node("vm2").ka.state == "MASTER" and sim.node("vm12").ka.state == "BACKUP"
-    assert abs(sim.master_down_interval("vm12") - 3.609375) < 1e-9
+    assert abs(sim.vrrp.master_down_interval("vm12") - 3.609375) < 1e-9
 
 
 def test_crash_of_active_node_fails_over_in_seed_order() -> None:
@@ -65,14 +65,14 @@ def test_restore_rejoins_as_secondary_and_resyncs() -> None:
 
 def test_block_vrrp_both_hold_the_vip_and_guard_refuses_promote() -> None:
     sim = ClusterSim()
-    sim.block_vrrp()
+    sim.vrrp.block()
     advance(sim, 6)
     assert sim.node("vm2").vip and sim.node("vm12").vip
     assert sim.node("vm12").ka.state == "MASTER"
     promote = [e for e in sim.node("vm12").journal if e["step"] == "promote"]
     assert promote and not promote[0]["ok"]  # peer is Primary: the kit refuses
     assert sim.drbd.node("vm12").role == "Secondary"
-    sim.unblock_vrrp()
+    sim.vrrp.unblock()
     advance(sim, 2)
     assert sim.node("vm2").vip and not sim.node("vm12").vip
     assert sim.node("vm12").ka.state == "BACKUP"
@@ -85,7 +85,7 @@ def test_stop_service_and_keepalived() -> None:
     assert sim.unit("vm2", "nfs-server.service").main_pid == 0
     sim.start_service("vm2", "nfs-server.service")
     assert sim.unit("vm2", "nfs-server.service").active
-    sim.stop_keepalived("vm2")  # clean stop: priority 0, release, peer takes over fast
+    sim.vrrp.stop_keepalived("vm2")  # clean stop: priority 0, release, peer takes over fast
     assert not sim.node("vm2").vip and sim.drbd.node("vm2").role == "Secondary"
     advance(sim, 1.0)
     assert sim.node("vm12").vip
@@ -126,7 +126,7 @@ def test_notify_master_after_a_planned_switchover_is_idempotent() -> None:
     assert sim.drbd.primary("vm12").rc == 0 and sim.mount("vm12") is None
     for unit in (sim.nfs_unit, sim.dag_unit):
         sim.start_service("vm12", unit)
-    sim.stop_keepalived("vm2")  # priority 0: vm12 takes the VIP and runs notify_master
+    sim.vrrp.stop_keepalived("vm2")  # priority 0: vm12 takes the VIP and runs notify_master
     advance(sim, 8)
     kit = {e["step"]: e for e in sim.node("vm12").journal}
     assert sim.active_node() == "vm12" and sim.node("vm12").vip

@@ -144,7 +144,7 @@ def test_node_shell_answers_the_poll_script() -> None:
     assert sections["pcs"].rc == 1 and sections["pcs"].text == ""
     assert sections["missing"].rc == 1
     assert sections["mnt"].rc == 1 and sections["mnt"].text == ""
-    sim.stop_keepalived("vm12")
+    sim.vrrp.stop_keepalived("vm12")
     sections = split_sections(NodeShell(sim, "vm12").run(script)[0], "00ff")
     assert sections["ka"].rc == 3
     assert sections["ka"].text == "keepalived pid file /run/keepalived.pid not readable"
