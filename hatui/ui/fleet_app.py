@@ -20,9 +20,11 @@ whole console); the overview adds `s` (sort), and `/` filters the pairs there.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.resources
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 
 from textual.binding import Binding
@@ -38,7 +40,12 @@ from hatui.ui.fleet_screen import PAIR_ONLY, FleetHelpScreen, FleetScreen
 from hatui.ui.history import JournalTracker, RoleTracker, SpeedHistory
 from hatui.ui.main_screen import MainScreen
 
-OVERVIEW_COMMANDS = ("help", "quit", "refresh", "filter", "theme")
+# The commands the overview offers, in its words.
+OVERVIEW_COMMANDS = {"help": "Help", "quit": "Quit", "refresh": "Refresh: poll every pair now",
+                     "filter": "Filter pairs", "theme": "Theme"}
+# Which visit of a pair screen a poll loop belongs to: a loop left over from an earlier visit (its
+# cancellation can be lost when it lands as a poll completes) stops and shows nothing.
+LOOP_VISIT: ContextVar[int | None] = ContextVar("hatui_fleet_loop_visit", default=None)
 
 
 def keys_config(fleet: Fleet) -> Config:
@@ -70,6 +77,7 @@ class FleetApp(HatuiApp):
         self.polling = FleetPolling(fleet, self._row_changed, make_poller=make_poller, interval=fleet_interval,
                                     stagger=stagger)
         self.pair: str | None = None  # the pair whose screen is open
+        self.visit = 0  # counts pair screens opened and closed
         self._pair_tick = None
 
     def get_default_screen(self) -> FleetScreen:
@@ -125,6 +133,7 @@ class FleetApp(HatuiApp):
         if self.pair is not None:
             return
         self.pair = name
+        self.visit += 1
         self.config = watch.entry.config
         self.poller = watch.poller
         self.poll_interval = self.pair_interval or self.config.cluster.poll_interval
@@ -150,10 +159,31 @@ class FleetApp(HatuiApp):
             self.run_worker(self._poll_loop(None), name="poller", group="poll", exclusive=True)
         self._pair_tick = self.set_interval(1.0, self._tick, name="age-tick")
 
+    async def _poll_loop(self, node: str | None) -> None:
+        """The one-pair console's loop (each node on its own), for this visit of the pair screen only."""
+        visit = self.visit
+        LOOP_VISIT.set(visit)
+        wake = self._wakes.setdefault(node, asyncio.Event())
+        while visit == self.visit:
+            wake.clear()
+            if not self.action_running:  # the runner polls (and shows) by itself meanwhile
+                await self.poll_once(node)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), self.poll_interval)
+
+    def _this_visit(self) -> bool:
+        loop_visit = LOOP_VISIT.get()
+        return self.pair is not None and loop_visit in (None, self.visit)
+
     def apply_snapshot(self, snap: ClusterSnapshot) -> None:
+        if not self._this_visit():
+            return
         super().apply_snapshot(snap)
-        if self.pair is not None:
-            self.polling.observe(self.pair, snap)
+        self.polling.observe(self.pair, snap)
+
+    def _poll_failed(self, message: str) -> None:
+        if self._this_visit():
+            super()._poll_failed(message)
 
     def leave_pair(self) -> None:
         """Back to the overview; the pair's own overview loop takes over again."""
@@ -163,6 +193,7 @@ class FleetApp(HatuiApp):
             self.notify(f"an action is running on {self.pair}: wait for it to end (or answer its dialog) "
                         "before going back to the overview", title="back", severity="warning", timeout=5)
             return
+        self.visit += 1
         self.workers.cancel_group(self, "poll")
         if self._pair_tick is not None:
             self._pair_tick.stop()
@@ -191,9 +222,9 @@ class FleetApp(HatuiApp):
     def console_commands(self) -> list[tuple[str, str, str]]:
         if self.pair is not None:
             return super().console_commands()
-        out = [(keys.display(self.config, c.id), c.action, c.description) for c in keys.COMMANDS
+        out = [(keys.display(self.config, c.id), c.action, OVERVIEW_COMMANDS[c.id]) for c in keys.COMMANDS
                if c.id in OVERVIEW_COMMANDS]
-        return [*out, ("s", "sort", "Sort pairs (worst first, name, last failover)")]
+        return [*out, ("s", "sort", "Sort: worst first, name, last failover")]
 
     def action_sort(self) -> None:
         if self.pair is None:

@@ -89,13 +89,13 @@ def sync_text(summary: PairSummary | None, *, short: bool = False) -> str:
     return summary.sync_text
 
 
-def failover_text(at: float | None, now: float) -> str:
-    return NONE if at is None else f"{age_text(now - at)} ago"
+def failover_text(at: float | None, now: float, *, short: bool = False) -> str:
+    return NONE if at is None else age_text(now - at) + ("" if short else " ago")
 
 
 def row_texts(row: FleetRow, now: float, *, narrow: bool = False) -> dict[str, str]:
     """Every column's text. Narrow: replication and sync share one column (a running sync says
-    its % and ETA, otherwise the replication state)."""
+    its % and ETA, otherwise the replication state), and the failover's age goes without "ago"."""
     s = row.summary
     known = s is not None and row.error is None
     texts = {
@@ -105,7 +105,7 @@ def row_texts(row: FleetRow, now: float, *, narrow: bool = False) -> dict[str, s
         "vip": s.vip if known and s else "",
         "replication": s.replication if known and s else "",
         "sync": sync_text(s) if known else "",
-        "failover": failover_text(row.failover_at, now),
+        "failover": failover_text(row.failover_at, now, short=narrow),
         "root": root_text(row),
     }
     if narrow and known and s is not None and s.syncing:

@@ -76,9 +76,8 @@ class FleetHelpScreen(HelpScreen):
 
     NAVIGATION = (
         ("↑ ↓  j k", "choose a pair (PgUp/PgDn, Home/End)"),
-        ("enter", "open the pair's screen — every pair key works there; esc comes back"),
-        ("s", "sort: worst verdict first → name → last failover (most recent first)"),
-        ("esc", "clear the filter"),
+        ("enter", "open its screen: every pair key works there"),
+        ("esc", "on a pair's screen: back here; here: clear the filter"),
         ("ctrl+p", "command palette"),
     )
 
@@ -88,7 +87,7 @@ class FleetHelpScreen(HelpScreen):
         lines += self._command_lines()
         lines += [Content(""), Content.styled("Navigation", "bold underline")]
         lines += [Content.assemble((key.ljust(width), "bold $accent"), text) for key, text in self.NAVIGATION]
-        lines += [Content(""), Content.styled("Columns: verdict, pair, active node, VIP holder, replication, "
+        lines += [Content(""), Content.styled("Columns: verdict, pair, active node, VIP holder, replication,\n"
                                               "sync % + ETA, last failover, root finding", "$text-muted")]
         lines += [Content.styled("States: ✔ OK ▲ WARNING ✖ CRITICAL ? UNKNOWN · … polling", "$text-muted")]
         return Content("\n").join(lines)
@@ -124,8 +123,8 @@ class FleetScreen(Screen):
     def compose(self) -> ComposeResult:
         yield FleetHeader(id="fleet-header")
         yield FleetTable(id="fleet-table")
-        yield PairDetail(id="fleet-detail")
         yield Input(placeholder="filter pairs by name or any text (enter keeps it, esc clears)", id="fleet-filter")
+        yield PairDetail(id="fleet-detail")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

@@ -28,7 +28,7 @@ HEADERS = {"verdict": "VERDICT", "pair": "PAIR", "active": "ACTIVE", "vip": "VIP
            "sync": "SYNC", "failover": "FAILOVER", "root": "ROOT FINDING"}
 # Widths (cells) of every column but the root finding, wide and narrow; the pair column fits the names.
 WIDE = {"verdict": 10, "active": 8, "vip": 20, "replication": 12, "sync": 26, "failover": 10}
-NARROW = {"verdict": 10, "active": 6, "vip": 6, "replication": 14, "failover": 9}
+NARROW = {"verdict": 10, "active": 6, "vip": 6, "replication": 14, "failover": 8}
 PAIR_MAX = {True: 20, False: 10}
 THEME_COLOURS = {Severity.OK: "success", Severity.WARNING: "warning", Severity.CRITICAL: "error",
                  Severity.UNKNOWN: "secondary"}
