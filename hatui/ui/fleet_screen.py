@@ -34,9 +34,15 @@ PAIR_ONLY = {"failover", "failback", "resync", "zoom", "copy", "findings", "even
 class FleetHeader(Static):
     """Two lines: the fleet at a glance (pairs per verdict), then the sort and the filter."""
 
+    _shown: tuple | None = None
+
     def show(self, rows: list[FleetRow], shown: int, sort: SortMode, needle: str, keys: dict[str, str],
              read_only: bool) -> None:
         tally = counts(rows)
+        key = (tuple(sorted(tally.items(), key=lambda kv: str(kv[0]))), len(rows), shown, sort, needle, read_only)
+        if key == self._shown:  # an update lays the screen out again: only when the words change
+            return
+        self._shown = key
         top: list[tuple[str, str] | str | Content] = [(" hatui fleet ", "bold"), f"  {len(rows)} pairs  "]
         for sev in (Severity.CRITICAL, Severity.UNKNOWN, Severity.WARNING, Severity.OK):
             if tally.get(sev):
@@ -58,7 +64,12 @@ class FleetHeader(Static):
 class PairDetail(Static):
     """The selected pair's root finding (or error) in full, and its next step."""
 
+    _shown: tuple | None = None
+
     def show(self, row: FleetRow | None, needle: str) -> None:
+        if (row, needle) == self._shown:  # an update lays the screen out again: only when the words change
+            return
+        self._shown = (row, needle)
         if row is None:
             text = f"no pair matches {needle!r} (esc clears the filter)" if needle else "no pairs"
             self.update(Content.styled(text, cells.MUTED))
