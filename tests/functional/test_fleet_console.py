@@ -260,6 +260,9 @@ async def test_pair_keys_on_the_overview_say_to_open_a_pair() -> None:
             assert "works on one pair: choose it and press enter" in app.notes[-1], key
         await pilot.press("x")
         assert app.notes[-1] == "'x' is not a key here: ? lists every key"
+        await pilot.press("t")  # themes: the table is drawn again in the new theme's colours
+        await pilot.pause()
+        assert app.notes[-1] == f"theme {app.theme}" and len(rows(app)) == 7
         await pilot.press("question_mark")
         await pilot.pause()
         assert type(app.screen).__name__ == "FleetHelpScreen"
