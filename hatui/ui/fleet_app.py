@@ -27,6 +27,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
 
+from textual.app import ScreenStackError
 from textual.binding import Binding
 
 from hatui.config import Config, parse_config
@@ -111,7 +112,7 @@ class FleetApp(HatuiApp):
     def _row_changed(self, name: str) -> None:
         try:
             self.overview.set_row(self.polling.watches[name].row)
-        except (AssertionError, IndexError):  # starting up or closing
+        except (AssertionError, IndexError, ScreenStackError):  # starting up or closing
             pass
 
     def _overview_tick(self) -> None:
