@@ -94,6 +94,13 @@ class EventLog(Vertical):
         event.input.display = bool(self.filter_text)
         self.query_one("#events-scroll").focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """esc clears a filter only when there is one; otherwise it goes on to the screen (back)."""
+        if action == "clear_filter":
+            box = self.query_one("#events-filter", Input)
+            return bool(box.display or self.filter_text)
+        return True
+
     def action_clear_filter(self) -> None:
         box = self.query_one("#events-filter", Input)
         had_focus = box.has_focus

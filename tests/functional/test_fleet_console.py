@@ -250,6 +250,20 @@ async def test_enter_opens_the_pair_screen_and_esc_comes_back() -> None:
 
 
 @pytest.mark.asyncio
+async def test_esc_in_the_events_pane_without_a_filter_goes_back_to_the_overview() -> None:
+    app = make_fleet_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await polled(app, pilot)
+        await pilot.press("enter")
+        await until(lambda: isinstance(app.screen, MainScreen) and app.snapshot is not None)
+        await pilot.press("e")  # the Events pane has focus, no filter open
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, FleetScreen) and app.pair is None
+
+
+@pytest.mark.asyncio
 async def test_pair_keys_on_the_overview_say_to_open_a_pair() -> None:
     app = make_fleet_app()
     async with app.run_test(size=WIDE) as pilot:
