@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from hatui.emulator.drbd_machine import KIB_PER_BLOCK, UPTODATE, DrbdMachine, DrbdNode, SyncJob
+from hatui.emulator.drbd_machine import (KIB_PER_BLOCK, PRIMARY, STANDALONE, UNCONNECTED, UPTODATE, DrbdMachine,
+                                         DrbdNode, SyncJob)
 
 META_FILE = "drbd-meta.json"
 _TMP = ".~tmp"  # "~" is not allowed in keys, so a temporary file never looks like a block
@@ -108,6 +109,38 @@ class LabDrbdMachine(DrbdMachine):
         if not any(moved.values()) and node.generation != peer.generation and node.disk == peer.disk == UPTODATE:
             return True  # unrelated data: never guess a direction (split brain)
         return moved[node.name]
+
+    def _handshake(self, a: DrbdNode, b: DrbdNode) -> None:
+        """DRBD's refusals before the machine's handshake: a Primary never becomes SyncTarget ("I shall
+        become SyncTarget, but I am primary!": rr-conflict disconnect, DRBD's default; its filesystem
+        would change under it) and two Primaries never connect (allow-two-primaries no). The refusing
+        side goes StandAlone, the other keeps trying, as in DRBD. Found by the chaos run: a frozen
+        Primary whose peer had taken over became SyncTarget at the heal, its I/O resumed, and two
+        nodes served for a moment."""
+        refused = self._refused(a, b)
+        if not refused:
+            super()._handshake(a, b)
+            return
+        for node in (a, b):
+            node.lost_since = None
+            self._set_conn(node, UNCONNECTED)
+        for node, why in refused:
+            self._log(node.name, why)
+            node.want_connect = False
+            self._set_conn(node, STANDALONE)
+
+    def _refused(self, a: DrbdNode, b: DrbdNode) -> list[tuple[DrbdNode, str]]:
+        a_new, b_new = self._has_new_data(a), self._has_new_data(b)
+        if a_new and b_new:
+            return []  # split brain (or --discard-my-data): the machine's own handshake
+        if a.role == PRIMARY and b.role == PRIMARY and not (a_new or b_new):
+            return [(n, "State change failed: (-1) Multiple primaries not allowed by config") for n in (a, b)]
+        target = b if a_new else a if b_new else None
+        if target is None and a.disk != b.disk and UPTODATE in (a.disk, b.disk):
+            target = b if a.disk == UPTODATE else a
+        if target is not None and target.role == PRIMARY:
+            return [(target, "I shall become SyncTarget, but I am primary!")]
+        return []
 
     def _advance(self, dt: float) -> None:
         job = self.sync

@@ -570,3 +570,34 @@ def test_a_checkout_or_lab_folder_whose_path_the_configs_cannot_carry_is_one_cle
     node_setup.check_host_paths("/var/tmp/lab+1")
     with pytest.raises(netns.LabError, match=r"the lab's folder \(--dir\)"):
         node_setup.check_host_paths("/var/tmp/my lab")
+
+
+def test_a_primary_never_becomes_sync_target_and_two_primaries_never_connect() -> None:
+    """DRBD refuses both ("I shall become SyncTarget, but I am primary!"; allow-two-primaries no): the
+    refusing side goes StandAlone. The chaos run found the emulator connecting a frozen Primary as
+    SyncTarget after a VRRP split with a cut link: its I/O resumed while its peer served."""
+    from hatui.lab.drbd_store import LabDrbdMachine
+
+    m = LabDrbdMachine(("vm2", "vm12"))
+    m.cut_link(immediate=True)
+    assert m.primary("vm12").rc == 0 and m.write("vm12", "k", "new").rc == 0  # the peer took over and wrote
+    m.heal_link()
+    for t in (1, 2, 3):
+        m.tick(float(t))
+    assert m.node("vm2").conn == "StandAlone" and m.node("vm2").role == "Primary"
+    assert m.node("vm12").conn in ("Unconnected", "Connecting") and m.node("vm12").want_connect
+    assert any("I shall become SyncTarget, but I am primary!" in line for _, node, line in m.log if node == "vm2")
+    assert m.read("vm2", "k") is None, "nothing was synced under the Primary's filesystem"
+    # Demoted and told to connect again, it becomes SyncTarget as usual and gets the peer's writes.
+    assert m.secondary("vm2").rc == 0 and m.connect("vm2").rc == 0
+    for t in (4, 5, 6, 7, 8):
+        m.tick(float(t))
+    assert m.connected("vm2") and m.read("vm2", "k") == "new"
+    # Two Primaries with the same data do not connect either.
+    p = LabDrbdMachine(("vm2", "vm12"))
+    p.cut_link(immediate=True)
+    assert p.primary("vm12").rc == 0
+    p.heal_link()
+    for t in (1, 2, 3):
+        p.tick(float(t))
+    assert p.node("vm2").conn == p.node("vm12").conn == "StandAlone"
