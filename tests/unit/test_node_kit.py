@@ -166,7 +166,8 @@ def test_keepalived_conf_has_the_seed_layout() -> None:
                      "virtual_router_id 83", "enable_script_security", "script_user root", "interface eth0",
                      "10.83.0.200/24 dev eth0 label eth0:vip", 'notify "/opt/hatui-kit/hatui-notify"',
                      'script "/opt/hatui-kit/hatui-check nfs"', 'script "/opt/hatui-kit/hatui-check dag"',
-                     'script "/opt/hatui-kit/hatui-check drbd"', "chk_nfs", "chk_dag", "chk_drbd"):
+                     'script "/opt/hatui-kit/hatui-check drbd"', "chk_nfs", "chk_dag", "chk_drbd",
+                     "garp_master_refresh 2"):  # clients that learnt the VIP from the other node follow within 2 s
             assert want in lines, want
         assert not any(line.startswith("weight") for line in lines)  # a failing check must mean FAULT
         assert not any(line.startswith(("unicast_src_ip", "unicast_peer", "state MASTER")) for line in lines)
