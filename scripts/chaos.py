@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Chaos run in the real lab: N rounds of random faults, single and combined, invariants checked (root, Linux).
 
-Each round: the lab client writes through the VIP; one fault kind (see
-hatui/lab/chaos_plan.py for the kinds, how each is made, and the verdict and
-root finding hatui must show meanwhile) is injected, sometimes with
+Each round: the lab client writes through the VIP; one fault kind is injected
+(the kinds, how each is made, and the verdict and root finding hatui must show
+meanwhile are one documented table in hatui/lab/chaos_plan.py; ``--list-kinds``
+prints it), sometimes with
 ``hatui failover`` fired at a random moment; the fault is undone; the pair must
 be healthy again within 120 s; every write acknowledged in the round (and a
 sample of earlier ones) is read back through the VIP. Invariants, per round:
@@ -30,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hatui.lab.chaos_plan import KINDS  # noqa: E402
-from hatui.lab.chaos_run import INVARIANTS, ChaosRun, summarize  # noqa: E402
+from hatui.lab.chaos_report import INVARIANTS, summarize  # noqa: E402
+from hatui.lab.chaos_run import ChaosRun  # noqa: E402
 from hatui.lab.lab import check_host  # noqa: E402
 from hatui.lab.netns import LabError  # noqa: E402
 
@@ -50,6 +52,8 @@ def table(s: dict, seed: int) -> str:
              ("slowest status", f"{s['slowest_status']['seconds']:.2f} s ({s['slowest_status']['kind']}, round "
                                 f"{s['slowest_status']['round']})"),
              ("healthy again after undo", f"median {s['recovery_s']['median']} s, max {s['recovery_s']['max']} s"),
+             ("  then a client write", f"through the VIP after median {s['client_served_after_s']['median']} s, "
+                                       f"max {s['client_served_after_s']['max']} s"),
              ("split brains resolved", str(s["split_brains_resolved"])),
              ("lab rebuilt", str(s["rebuilt"]))]
     width = max(len(k) for k, _ in rows)
@@ -64,7 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kinds", default=None, help=f"comma-separated subset of: {', '.join(KINDS)}")
     ap.add_argument("--action-chance", type=float, default=0.3,
                     help="chance that a round also fires `hatui failover` at a random moment")
+    ap.add_argument("--list-kinds", action="store_true",
+                    help="print each fault kind with the verdict and root finding hatui must show, and exit")
     args = ap.parse_args(argv)
+    if args.list_kinds:
+        for name, kind in KINDS.items():
+            expect = kind.expect.text("the target" if kind.expect.on_target else None) if kind.expect else \
+                "(the action's outcome is judged)"
+            print(f"{name:<22} {expect}")
+        return 0
     kinds = args.kinds.split(",") if args.kinds else None
     unknown = sorted(set(kinds or ()) - set(KINDS))
     if unknown or args.rounds < 1:

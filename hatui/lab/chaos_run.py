@@ -10,11 +10,13 @@ implies; the fault is undone; the pair must come back healthy within
 hatui, the node that froze as the victim); every acknowledged write of the round
 (and a sample of earlier ones) is read back through the VIP.
 
-Invariants, per round (:data:`INVARIANTS`): never two nodes serving writes
-(:class:`~hatui.lab.chaos_watch.Monitor`); 0 acknowledged writes lost; status
-within its bound; the expected verdict and root seen; every action completes,
-refuses, or stops describing the state correctly; no traceback in hatui's
-output, the node journals or the daemons' logs; healthy again after the undo.
+Invariants, per round (:data:`hatui.lab.chaos_report.INVARIANTS`): never two
+nodes serving writes (:class:`~hatui.lab.chaos_watch.Monitor`); 0 acknowledged
+writes lost; status within its bound; the expected verdict and root seen; every
+action completes, refuses, or stops describing the state correctly; no
+traceback in hatui's output, the node journals or the daemons' logs; healthy
+again after the undo, as hatui sees it and as a client does (a write through
+the VIP within :data:`PROBE_BOUND` of hatui's OK).
 
 Seeded: the kinds, targets, timings and action moments come from one
 ``random.Random(seed)``; the lab's own timing (VRRP, SSH, the emulator) is real,
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import json
 import random
-import statistics
+import shutil
 import subprocess
 import sys
 import threading
@@ -34,15 +36,16 @@ from pathlib import Path
 
 from hatui.lab import netns, topology
 from hatui.lab.chaos_plan import KINDS, REPEATING, Kind
+from hatui.lab.chaos_report import round_line
 from hatui.lab.chaos_watch import HatuiRun, LogScanner, Monitor, run_hatui
 from hatui.lab.chaos_verdicts import held_locks, judge_action, recover_step
 from hatui.lab.faults import inject
 from hatui.lab.lab import NAMES, Lab
 
-INVARIANTS = ("two-serving", "lost-writes", "status-bound", "wrong-verdict", "action", "traceback", "not-healthy")
 HEAL_BOUND = 120.0  # s after the undo for the pair to be healthy again
 SETTLE = 30.0  # s after the inject within which the expected verdict must have shown
 ACTION_BOUND = 240.0  # s a hatui action may take before it counts as hung
+PROBE_BOUND = 10.0  # s after hatui's OK within which a client's write must get through the VIP
 SSH_FAULTS = ("crash", "hang", "partition", "drop")
 
 
@@ -195,6 +198,8 @@ class ChaosRun:
         acks = acked(log)
         self.round["acked"] = len(acks)
         sample = self.rng.sample(self.all_acks, min(200, len(self.all_acks)))
+        if self.round.get("rebuilt"):  # those writes went with the old lab: they cannot be read back
+            self.round["unverifiable"], acks = len(acks), []
         result = self.verify(acks + sample, label=f"round {index}")
         self.round["lost"] = result["lost"]
         if result["lost"]:
@@ -204,6 +209,8 @@ class ChaosRun:
         for seen in self.monitor.take_two_serving():
             self.violation("two-serving", f"both Primary, I/O running, mounted at {seen['t']:.1f}: {seen['nodes']}")
         phases["verify"] = round(time.monotonic() - mark, 1)
+        if self.round.get("violations") and not self.round.get("rebuilt"):
+            self.save_evidence()
         for line in self.scanner.scan():
             self.violation("traceback", line)
         self.round["seconds"] = round(time.monotonic() - t0, 1)
@@ -280,6 +287,11 @@ class ChaosRun:
             self.rebuild()
             return
         self.round["recovered_s"] = round(time.monotonic() - t0, 1)
+        served = _probe(PROBE_BOUND)  # hatui's OK is the nodes' view; a client must be able to write too
+        self.round["served_after_s"] = served.get("seconds")
+        if not served.get("ok"):
+            self.violation("not-healthy", f"hatui says OK, but no client write got through the VIP within "
+                                          f"{PROBE_BOUND:g} s")
         names = [n["name"] for n in doc.get("nodes", []) if n.get("active")]
         if len(names) == 1:
             self.active = names[0]
@@ -293,8 +305,20 @@ class ChaosRun:
             self.round.setdefault("recovery", []).append(f"lock break {node}")
             self.hatui("lock", "break", "--confirm", node)
 
+    def save_evidence(self) -> None:
+        """Copy the nodes' logs and journals to WORK/evidence/round-N (a rebuild or the end removes the lab)."""
+        dest = self.work / "evidence" / f"round-{self.round['round']:04d}"
+        for name in NAMES:
+            root = self.lab.dir / name
+            for src in [*(root / "run" / "hatui-lab" / "log").glob("*.log"), root / "journal" / "journal.jsonl"]:
+                if src.is_file():
+                    (dest / name).mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(src, dest / name / src.name)
+        self.round["evidence"] = str(dest)
+
     def rebuild(self) -> None:
         """The pair could not be brought back: a new lab (what was acknowledged before cannot be checked now)."""
+        self.save_evidence()
         self.lab.client_stop()
         self.lab.down(log=lambda line: None)
         self.boot()
@@ -321,6 +345,17 @@ def acked(log: Path) -> list[int]:
         return []
 
 
+def _probe(bound: float) -> dict:
+    vip = topology.VIP.split("/")[0]
+    out = subprocess.run(["ip", "netns", "exec", topology.CLIENT_NS, sys.executable, "-m", "hatui.lab.client",
+                          "--target", f"{vip}:2049", "--probe", str(bound)], capture_output=True, text=True,
+                         timeout=bound + 30)
+    try:
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"ok": False, "seconds": None}
+
+
 def _verify(lab: Lab, seqs: list[int], work: Path) -> list[int]:
     if not seqs:
         return []
@@ -334,44 +369,3 @@ def _verify(lab: Lab, seqs: list[int], work: Path) -> list[int]:
         return json.loads(out.stdout.strip().splitlines()[-1])["lost"]
     except (ValueError, IndexError, KeyError):
         return list(seqs)
-
-
-def round_line(r: dict, total: int) -> str:
-    v = r.get("violations") or []
-    acts = ", ".join(f"{a['argv'][0]} {a['outcome']}" for a in r.get("actions", [])) or "-"
-    return (f"round {r['round']}/{total} {r['kind']}{' ' + r['target'] if r.get('target') else ''}: "
-            f"status {r.get('status_calls', 0)}x slowest {r.get('slowest_status', 0):.1f} s, "
-            f"expected {'seen' if r.get('expected_seen', True) else 'NOT seen'}; actions {acts}; "
-            f"healthy after {r.get('recovered_s', '-')} s; acked {r.get('acked', 0)} lost {len(r.get('lost', []))}; "
-            f"{len(v)} violation(s){': ' + '; '.join(x['invariant'] + ': ' + x['detail'] for x in v) if v else ''}"
-            f" [{r.get('seconds')} s]")
-
-
-def summarize(doc: dict) -> dict:
-    """The run's totals: faults by kind, violations by invariant, actions by outcome, lost writes, slowest status."""
-    rounds = doc["round_reports"]
-    kinds: dict[str, int] = {}
-    for r in rounds:
-        kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
-    violations = {name: 0 for name in INVARIANTS}
-    for r in rounds:
-        for v in r.get("violations", []):
-            violations[v["invariant"]] = violations.get(v["invariant"], 0) + 1
-    outcomes: dict[str, int] = {}
-    for r in rounds:
-        for a in r.get("actions", []):
-            outcomes[a["outcome"]] = outcomes.get(a["outcome"], 0) + 1
-    slow = max(rounds, key=lambda r: r.get("slowest_status", 0), default={})
-    healed = [r["recovered_s"] for r in rounds if "recovered_s" in r]
-    return {"rounds": len(rounds), "seconds": doc["seconds"], "faults_by_kind": dict(sorted(kinds.items())),
-            "violations": violations, "actions": outcomes,
-            "acked": sum(r.get("acked", 0) for r in rounds),
-            "lost": sum(len(r.get("lost", [])) for r in rounds) + len(doc["final_verify"]["lost"]),
-            "wrong_verdicts": violations.get("wrong-verdict", 0),
-            "slowest_status": {"seconds": slow.get("slowest_status", 0), "kind": slow.get("kind"),
-                               "round": slow.get("round")},
-            "recovery_s": {"median": round(statistics.median(healed), 1) if healed else None,
-                           "max": max(healed, default=None)},
-            "split_brains_resolved": sum(1 for r in rounds for s in r.get("recovery", []) if "split-brain" in s),
-            "rebuilt": doc["rebuilt"], "final_verify": {k: (len(v) if k == "lost" else v)
-                                                       for k, v in doc["final_verify"].items()}}

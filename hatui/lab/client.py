@@ -21,7 +21,16 @@ the next success. Verify mode::
 
 reads back every acked seq in FILE (``READ key``) and prints
 ``{"event":"verify","acked":N,"lost":[...],"ok":bool}``; exit 0 when nothing is lost.
-Importable: :class:`RecordClient`, :class:`LineConnection`, :func:`verify`, :func:`acked_seqs`.
+Probe mode::
+
+    python -m hatui.lab.client --target HOST:PORT --probe SECONDS
+
+writes one record (``probe-0``) again and again until it is acked or SECONDS
+pass, and prints ``{"event":"probe","ok":bool,"seconds":X,"attempts":N}``: whether
+a client can write through the target *now* (a pair whose nodes look healthy
+can still be out of a client's reach, e.g. while its ARP entry for the VIP
+still names the other node). Exit 0 when acked.
+Importable: :class:`RecordClient`, :class:`LineConnection`, :func:`verify`, :func:`acked_seqs`, :func:`probe`.
 """
 
 from __future__ import annotations
@@ -206,6 +215,22 @@ def verify(host: str, port: int, seqs: Iterable[int], retries: int = 3) -> dict:
     return {"event": "verify", "acked": len(seqs), "lost": lost, "ok": not lost}
 
 
+def probe(host: str, port: int, bound: float, pause: float = 0.1) -> dict:
+    """Write ``probe-0`` until acked or ``bound`` seconds pass."""
+    conn = LineConnection(host, port)
+    start, attempts, ok = time.monotonic(), 0, False
+    while not ok and time.monotonic() - start < bound:
+        attempts += 1
+        try:
+            ok = conn.request(f"WRITE probe-0 t={time.time():.6f}") == "OK probe-0"
+        except OSError:
+            ok = False
+        if not ok:
+            time.sleep(pause)
+    conn.close()
+    return {"event": "probe", "ok": ok, "seconds": round(time.monotonic() - start, 3), "attempts": attempts}
+
+
 def _emitter(out: TextIO | None) -> Callable[[dict], None]:
     def emit(event: dict) -> None:
         line = json.dumps(event, separators=(",", ":"))
@@ -225,11 +250,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="also append the JSON lines to this file")
     p.add_argument("--start-seq", type=int, default=1)
     p.add_argument("--verify", metavar="FILE", default=None, help="read back the acked records listed in FILE")
+    p.add_argument("--probe", metavar="SECONDS", type=float, default=None,
+                   help="write one record until acked or SECONDS pass")
     args = p.parse_args(argv)
     try:
         host, port = parse_target(args.target)
     except ValueError as exc:
         p.error(str(exc))
+    if args.probe is not None:
+        doc = probe(host, port, args.probe)
+        print(json.dumps(doc, separators=(",", ":")), flush=True)
+        return 0 if doc["ok"] else 1
     if args.verify:
         with open(args.verify) as f:
             doc = verify(host, port, acked_seqs(f))

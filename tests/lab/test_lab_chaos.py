@@ -2,11 +2,13 @@
 
 The run builds its own lab (the namespace names are fixed, so the session's lab
 is taken down first), runs its rounds with the client writing through the VIP
-and hatui acting at random moments, and reports every round. The kinds are
-fixed here so that the short run meets the faults that have broken things
-before: partitions (split brain after the heal), crashes after a cut and
+and hatui acting at random moments, and reports every round. The short run
+draws from the kinds where faults combine or where the pair cannot recover on
+its own: partitions (a split brain after the heal), crashes after a cut and
 during a resync, a hang and a drop during ``hatui failover``, keepalived down
-on both, VRRP blocked with the link cut, a service crash loop.
+on both, VRRP blocked with the link cut, a service crash loop, a hung active
+node, a crashed standby (the active node's I/O freezes). Seed 11 draws 10
+rounds from them; the benchmark run (README) draws from every kind.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import pytest
 
 from hatui.lab import chaos_plan
 from hatui.lab.chaos_plan import DOWN, KINDS, NODE_DOWN, Expect
-from hatui.lab.chaos_run import INVARIANTS, summarize
+from hatui.lab.chaos_report import INVARIANTS, summarize
 from hatui.lab.chaos_verdicts import held_locks, judge_action, recover_step, split_brain_victim
 from hatui.lab.chaos_watch import HatuiRun, LogScanner, Sample
 
@@ -135,6 +135,7 @@ def test_log_scanner_reads_only_new_whole_lines_and_keeps_the_traceback(tmp_path
 
 def test_summary_and_table_count_what_the_rounds_saw() -> None:
     rounds = [{"round": 1, "kind": "cut-link", "acked": 10, "lost": [], "slowest_status": 1.5, "recovered_s": 3.0,
+               "served_after_s": 0.01,
                "actions": [{"outcome": "refused"}], "violations": []},
               {"round": 2, "kind": "crash-active", "acked": 20, "lost": [7], "slowest_status": 4.0,
                "recovered_s": 9.0, "recovery": ["resync split-brain --victim vm2 --confirm vm2"],
@@ -145,6 +146,7 @@ def test_summary_and_table_count_what_the_rounds_saw() -> None:
     assert s["violations"]["lost-writes"] == 1 and set(INVARIANTS) <= set(s["violations"])
     assert s["slowest_status"] == {"seconds": 4.0, "kind": "crash-active", "round": 2}
     assert s["split_brains_resolved"] == 1 and s["actions"] == {"refused": 1}
+    assert s["client_served_after_s"] == {"median": 0.01, "max": 0.01}
     spec = importlib.util.spec_from_file_location("chaos_script", ROOT / "scripts" / "chaos.py")
     chaos = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(chaos)

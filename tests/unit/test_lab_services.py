@@ -354,3 +354,15 @@ def test_client_acks_outage_window_and_verify_finds_a_lost_record(lab: Lab) -> N
     (lab.mnt / "rec-000003").unlink()
     bad = subprocess.run(verify, env=lab.environ, cwd=ROOT, capture_output=True, text=True, timeout=20)
     assert bad.returncode == 1 and json.loads(bad.stdout)["lost"] == [3]
+
+
+def test_client_probe_says_whether_a_write_gets_through_now(lab: Lab) -> None:
+    probe = [PY, "-m", "hatui.lab.client", "--target", f"127.0.0.1:{lab.port}", "--probe", "0.5"]
+    down = subprocess.run(probe, env=lab.environ, cwd=ROOT, capture_output=True, text=True, timeout=20)
+    doc = json.loads(down.stdout)
+    assert down.returncode == 1 and doc["ok"] is False and doc["attempts"] >= 2 and 0.5 <= doc["seconds"] < 2
+    assert lab.sc("start", NFS).returncode == 0
+    up = subprocess.run(probe, env=lab.environ, cwd=ROOT, capture_output=True, text=True, timeout=20)
+    doc = json.loads(up.stdout)
+    assert up.returncode == 0 and doc["ok"] is True and doc["attempts"] == 1
+    assert lab.drbd.store["probe-0"].startswith("t=")
