@@ -24,7 +24,6 @@ import time
 
 import click
 
-from hatui.actions.outcome import RunOutcome
 from hatui.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, one_line_errors
 PROGRESS_EVERY = 2.0  # seconds between progress lines
 
@@ -102,6 +101,7 @@ async def _drive(opts: dict, kind: str, build, *, dry_run: bool, confirm: str | 
                  acknowledged: tuple[str, ...]) -> int:
     from hatui.actions import Refusal
     from hatui.actions.audit import AuditLog
+    from hatui.actions.outcome import RunOutcome
     from hatui.actions.session import ActionSession, Decision
     from hatui.config import load_config
     from hatui.snapshot.poller import ClusterPoller
