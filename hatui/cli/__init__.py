@@ -357,7 +357,7 @@ from hatui.cli.actions import register as _register_actions  # after `main` exis
 
 _register_actions(main)
 
-from hatui.lab.commands import register as _register_lab  # noqa: E402
+from hatui.cli.lab import register as _register_lab  # noqa: E402
 
 _register_lab(main)
 
