@@ -197,7 +197,9 @@ class ChaosRun:
         self.lab.client_stop()
         acks = acked(log)
         self.round["acked"] = len(acks)
-        sample = self.rng.sample(self.all_acks, min(200, len(self.all_acks)))
+        # its own generator: how many draws a sample takes depends on how many writes were acked,
+        # and the fault sequence must depend on the seed only
+        sample = random.Random(self.seed * 100003 + index).sample(self.all_acks, min(200, len(self.all_acks)))
         if self.round.get("rebuilt"):  # those writes went with the old lab: they cannot be read back
             self.round["unverifiable"], acks = len(acks), []
         result = self.verify(acks + sample, label=f"round {index}")
