@@ -41,6 +41,7 @@ from hatui.lab.chaos_watch import HatuiRun, LogScanner, Monitor, run_hatui
 from hatui.lab.chaos_verdicts import held_locks, judge_action, recover_step
 from hatui.lab.faults import inject
 from hatui.lab.lab import NAMES, Lab
+from hatui.lab.netns import LabError
 
 HEAL_BOUND = 120.0  # s after the undo for the pair to be healthy again
 SETTLE = 30.0  # s after the inject within which the expected verdict must have shown
@@ -175,25 +176,13 @@ class ChaosRun:
         if kind.expect is not None and self.rng.random() < self.action_chance:
             timer = threading.Timer(self.uniform(0.5, dwell), self.start_failover)
             timer.start()
-        target = None
         phases = self.round["phases_s"] = {}
-        mark = time.monotonic()
         try:
-            target = kind.inject(self)
-            self.round["target"] = target
-            phases["inject"], mark = round(time.monotonic() - mark, 1), time.monotonic()
-            self.observe(kind, target, dwell)
-            phases["observe"], mark = round(time.monotonic() - mark, 1), time.monotonic()
-        finally:
-            kind.undo(self, target)
-            if timer is not None:
-                timer.join()  # fired during the dwell: its action thread is registered
-        for t in self.threads:
-            t.join(ACTION_BOUND + 10)
-        self.round["actions"] = [self.judged(r) for r in self.runs]
-        phases["undo"], mark = round(time.monotonic() - mark, 1), time.monotonic()
-        self.recover()
-        phases["recover"], mark = round(time.monotonic() - mark, 1), time.monotonic()
+            self.fault_and_recover(kind, dwell, timer, phases)
+        except LabError as exc:  # the lab itself broke (a node that does not boot …): a new one
+            self.violation("not-healthy", f"the lab failed: {exc}")
+            self.rebuild()
+        mark = time.monotonic()
         self.lab.client_stop()
         acks = acked(log)
         self.round["acked"] = len(acks)
@@ -218,6 +207,26 @@ class ChaosRun:
         self.round["seconds"] = round(time.monotonic() - t0, 1)
         self.report.append(self.round)
         self.log(round_line(self.round, self.rounds))
+
+    def fault_and_recover(self, kind: Kind, dwell: float, timer: threading.Timer | None, phases: dict) -> None:
+        target = None
+        mark = time.monotonic()
+        try:
+            target = kind.inject(self)
+            self.round["target"] = target
+            phases["inject"], mark = round(time.monotonic() - mark, 1), time.monotonic()
+            self.observe(kind, target, dwell)
+            phases["observe"], mark = round(time.monotonic() - mark, 1), time.monotonic()
+        finally:
+            kind.undo(self, target)
+            if timer is not None:
+                timer.join()  # fired during the dwell: its action thread is registered
+        for t in self.threads:
+            t.join(ACTION_BOUND + 10)
+        self.round["actions"] = [self.judged(r) for r in self.runs]
+        phases["undo"], mark = round(time.monotonic() - mark, 1), time.monotonic()
+        self.recover()
+        phases["recover"] = round(time.monotonic() - mark, 1)
 
     def observe(self, kind: Kind, target: str | None, dwell: float) -> None:
         """Ask hatui again and again while the fault lasts; the expected verdict must show by SETTLE."""
