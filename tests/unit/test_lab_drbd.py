@@ -601,3 +601,28 @@ def test_a_primary_never_becomes_sync_target_and_two_primaries_never_connect() -
     for t in (1, 2, 3):
         p.tick(float(t))
     assert p.node("vm2").conn == p.node("vm12").conn == "StandAlone"
+
+
+def test_process_tree_finds_the_named_processes_and_everything_under_them(monkeypatch) -> None:
+    """What `lab fault hang` stops: sshd, its sessions and the commands they run; nothing else."""
+    import subprocess as sp
+
+    from hatui.lab import netns
+
+    root = sp.Popen(["sh", "-c", "sleep 30 & sleep 30 & wait"])
+    other = sp.Popen(["sleep", "30"])
+    try:
+        deadline = time.monotonic() + 5
+        kids: list[int] = []
+        while len(kids) < 2 and time.monotonic() < deadline:
+            kids = [int(p) for p in sp.run(["pgrep", "-P", str(root.pid)], capture_output=True,
+                                           text=True).stdout.split()]
+            time.sleep(0.05)
+        monkeypatch.setattr(netns, "netns_pids", lambda name: [root.pid, other.pid, *kids])
+        assert netns.process_tree("vm2", ("sh",)) == sorted([root.pid, *kids])
+        assert netns.proc_parent(kids[0])[:2] == ("sleep", root.pid)
+        assert netns.signal_pids([other.pid, 999999999], 0) == 1  # a gone pid is skipped
+    finally:
+        for p in (root, other):
+            p.kill()
+            p.wait()
