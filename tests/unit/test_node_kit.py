@@ -491,7 +491,7 @@ def _fence_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     conf = tmp_path / "kit.conf"
     conf.write_text(kit.render_kit_conf(node="vm2", vip="10.83.0.200/24", vip_interface="eth0",
                                         journal=str(tmp_path / "journal.jsonl"), fence_peer="10.83.0.12",
-                                        fence_serve_wait=1, state_dir=str(tmp_path / "state")))
+                                        fence_serve_wait=3, state_dir=str(tmp_path / "state")))  # date +%s: whole seconds
     return {"PATH": f"{stubs}:/usr/bin:/bin", "FAKE": str(tmp_path), "HATUI_KIT_CONF": str(conf), **extra}
 
 
