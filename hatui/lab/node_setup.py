@@ -32,7 +32,8 @@ from pathlib import Path
 from hatui.lab import netns, topology
 from hatui.lab.node_env import NodeEnv, UnitSpec
 
-DISK_MIB = 64
+DISK_MIB = 256  # a sparse image: the host's disk holds only what is written
+BYTES_PER_INODE = 2048  # the emulator keeps a file per block key: a 120-round chaos run writes ~20k of them
 PY = sys.executable
 HATUI_ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding the hatui package
 
@@ -162,7 +163,11 @@ def node_env_for(node: topology.LabNode, names: tuple[str, str]) -> NodeEnv:
 
 
 def prepare_disk(files: NodeFiles) -> str | None:
-    """A 64 MiB ext4 image on a loop device (made once); returns the loop device.
+    """A 256 MiB ext4 image on a loop device (made once); returns the loop device.
+
+    One inode per 2 KiB (~130k): the DRBD emulator stores each block key as a
+    file, and a 64 MiB default ext4 ran out of inodes after ~19k client records
+    (round ~97 of a 120-round chaos run: "No space left on device").
 
     None where this machine has no loop devices (some containers): the backing
     disk is then a plain folder on the host's filesystem (``lab status`` says so).
@@ -173,7 +178,8 @@ def prepare_disk(files: NodeFiles) -> str | None:
         if not files.disk_image.exists():
             with open(files.disk_image, "wb") as f:
                 f.truncate(DISK_MIB * 1024 * 1024)
-            netns.run(["mkfs.ext4", "-q", "-F", "-L", f"hatui-{files.name}", str(files.disk_image)], timeout=60)
+            netns.run(["mkfs.ext4", "-q", "-F", "-i", str(BYTES_PER_INODE), "-L", f"hatui-{files.name}",
+                       str(files.disk_image)], timeout=60)
         return netns.run(["losetup", "--find", "--show", str(files.disk_image)]).stdout.strip()
     except netns.LabError:
         files.disk_image.unlink(missing_ok=True)
