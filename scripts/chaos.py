@@ -16,13 +16,15 @@ after the undo. Builds a lab of its own and takes it down at the end.
     sudo .venv/bin/python scripts/chaos.py --rounds 10 --seed 1
     sudo .venv/bin/python scripts/chaos.py --rounds 200 --seed 7 --json > chaos.json
 
-Exit 0 when no invariant was violated, 1 otherwise, 3 when the lab could not run.
+Exit 0 when no invariant was violated, 1 otherwise, 3 when the lab could not run or the run was
+interrupted (SIGINT/SIGTERM: the lab is taken down and the rounds so far are reported).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -86,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     except LabError as exc:
         print(f"chaos: {exc}", file=sys.stderr)
         return 3
+    # SIGTERM as SystemExit: the run then takes its lab down (no namespace left behind) and reports
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     lab_dir = Path(tempfile.mkdtemp(prefix="hatui-chaos-", dir="/var/tmp")) / "lab"
     run = ChaosRun(lab_dir, rounds=args.rounds, seed=args.seed, kinds=kinds, action_chance=args.action_chance,
                    log=lambda line: print(line, file=sys.stderr, flush=True))
@@ -99,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"summary": summary, **doc}, indent=2))
     else:
         print(table(summary, args.seed))
+    if doc.get("interrupted"):
+        print(f"chaos: {doc['interrupted']}: {summary['rounds']} of {args.rounds} rounds ran", file=sys.stderr)
+        return 3
     return 0 if sum(summary["violations"].values()) == 0 else 1
 
 

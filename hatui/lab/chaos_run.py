@@ -141,18 +141,25 @@ class ChaosRun:
     # ---- the run -----------------------------------------------------------------------------
 
     def run(self) -> dict:
+        """All rounds, then every acknowledged write read back; interrupted (SIGINT/SIGTERM as
+        SystemExit), it still takes its lab down and returns what it has, marked interrupted."""
         started = time.monotonic()
+        final: dict = {"label": "not run: interrupted", "acked": 0, "lost": []}
+        interrupted = None
         self.boot()
         self.monitor.start()
         try:
             for i in range(1, self.rounds + 1):
                 self.one_round(i, self.kinds[self.rng.randrange(len(self.kinds))])
             final = self.verify(self.all_acks, label="all rounds")
+        except (KeyboardInterrupt, SystemExit) as exc:
+            interrupted = f"interrupted ({type(exc).__name__}) in round {len(self.report) + 1}"
         finally:
             self.monitor.stop()
+            self.lab.client_stop()
             self.lab.down(log=lambda line: None)
         return {"seed": self.seed, "rounds": self.rounds, "seconds": round(time.monotonic() - started, 1),
-                "work_dir": str(self.work),
+                "work_dir": str(self.work), "interrupted": interrupted,
                 "rebuilt": self.rebuilt, "final_verify": final, "round_reports": self.report}
 
     def boot(self) -> None:
