@@ -1,8 +1,6 @@
-"""What changed between two snapshots: state events, active-role moves, sync speed.
+"""The console's incident-story rows: the active role moving, the node kit's journal, the runner's steps.
 
-Pure functions over the model (no Textual), so the console's event log and
-timing log are derived from exactly what :func:`hatui.present.layers.node_layers`
-shows. The timing rows are the incident story's rows
+Pure functions over the model. The rows are the incident story's rows
 (:class:`hatui.timelines.incident.Entry`): the role tracker and the journal tracker
 produce them, the actions runner's steps become them (:func:`action_row`), and
 :mod:`hatui.timelines.incident` merges them into one story per incident.
@@ -11,79 +9,14 @@ produce them, the actions runner's steps become them (:func:`action_row`), and
 from __future__ import annotations
 
 import dataclasses
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hatui.timelines.journal import journal_entries
+from hatui.model import ClusterSnapshot
+from hatui.states import Role, Severity
 from hatui.timelines.incident import Cue, Entry, Kind, Source
-from hatui.present.layers import node_layers
-from hatui.model import ClusterSnapshot, Layer
-from hatui.states import Role, Severity, is_syncing
+from hatui.timelines.journal import journal_entries
 from hatui.timelines.saved import TimelineRow, list_timelines, saved_entries, step_entry
-
-
-@dataclass(frozen=True)
-class StateEvent:
-    """One observed transition, e.g. vm2 DRBD r0: Secondary → Primary."""
-
-    at: float  # epoch seconds (the snapshot's time)
-    node: str | None  # None: cluster-wide
-    subject: str
-    before: str
-    after: str
-    health: Severity
-    detail: str = ""
-
-    @property
-    def text(self) -> str:
-        who = f"{self.node} " if self.node else ""
-        tail = f"  ({self.detail})" if self.detail else ""
-        change = f"{self.before} → {self.after}" if self.before else self.after
-        return f"{who}{self.subject}: {change}{tail}"
-
-
-def _subject(layer: Layer, resource: str | None, multi: bool) -> str:
-    return f"{layer.value} {resource}" if resource and multi else layer.value
-
-
-def transitions(prev: ClusterSnapshot | None, cur: ClusterSnapshot) -> list[StateEvent]:
-    """Every state change from ``prev`` to ``cur`` (none for the first snapshot)."""
-    if prev is None:
-        return []
-    at = cur.taken_at
-    events: list[StateEvent] = []
-    if prev.verdict != cur.verdict:
-        events.append(StateEvent(at, None, "verdict", str(prev.verdict), str(cur.verdict), cur.verdict))
-    multi = len(cur.config.drbd) > 1
-    for node in cur.nodes:
-        try:
-            before = prev.node(node.name)
-        except KeyError:
-            continue
-        if before.reachable and not node.reachable:
-            # One event, not one per layer: every layer just became "unreachable".
-            events.append(StateEvent(at, node.name, "node", "reachable", "UNREACHABLE", Severity.CRITICAL,
-                                     node.error or ""))
-            continue
-        if not before.reachable and node.reachable:
-            events.append(StateEvent(at, node.name, "node", "unreachable", "reachable", Severity.OK))
-            continue
-        if not node.reachable:
-            continue
-        old = {(r.layer, r.resource): r for r in node_layers(prev, node.name)}
-        for row in node_layers(cur, node.name):
-            was = old.get((row.layer, row.resource))
-            if was is None or (was.state, was.health) == (row.state, row.health):
-                continue
-            subject = _subject(row.layer, row.resource, multi)
-            if was.state == row.state:  # same word, different verdict: say what changed
-                events.append(StateEvent(at, node.name, subject, "", f"{row.state}, now {row.health}", row.health,
-                                         row.detail))
-            else:
-                events.append(StateEvent(at, node.name, subject, was.state, row.state, row.health, row.detail))
-    return events
-
 
 # The timing pane's rows are the incident story's rows (hatui.timelines.incident.Entry).
 TimingRow = Entry
@@ -245,49 +178,3 @@ def _saved_timelines() -> list[dict[str, object]]:
         return list_timelines()
     except OSError:
         return []
-
-
-@dataclass(frozen=True)
-class SyncView:
-    """The sync of one resource, as the replication link shows it."""
-
-    resource: str
-    source: str
-    target: str
-    replication: str
-    percent: float | None
-    eta_seconds: float | None
-    speed_kib_s: float | None
-
-
-def sync_view(snap: ClusterSnapshot, resource: str) -> SyncView | None:
-    """Direction, % and ETA of a running sync of ``resource``: the direction is the one fact
-    (:attr:`hatui.model.facts.ResourceFacts.resync`); speed comes from whichever side measured it."""
-    rf = snap.facts.resources.get(resource)
-    sync = rf.resync if rf is not None else None
-    if sync is None:
-        return None
-    speeds = [d.speed_kib_s for n in snap.nodes if n.reachable and (r := n.resource(resource)) is not None
-              for c in r.connections for d in c.peer_devices if d.speed_kib_s is not None]
-    etas = [d.eta_seconds for n in snap.nodes if n.reachable and (r := n.resource(resource)) is not None
-            for c in r.connections for d in c.peer_devices if d.eta_seconds is not None and is_syncing(d.replication)]
-    return SyncView(resource, sync.source, sync.target, sync.state, sync.percent,
-                    sync.eta_seconds if sync.eta_seconds is not None else (etas[0] if etas else None),
-                    speeds[0] if speeds else None)
-
-
-class SpeedHistory:
-    """The last few sync speeds per resource, for the sparkline; reset when a sync ends."""
-
-    def __init__(self, size: int = 40) -> None:
-        self.size = size
-        self.samples: dict[str, deque[float]] = {}
-
-    def update(self, resource: str, view: SyncView | None) -> list[float]:
-        if view is None:
-            self.samples.pop(resource, None)
-            return []
-        series = self.samples.setdefault(resource, deque(maxlen=self.size))
-        if view.speed_kib_s is not None:
-            series.append(view.speed_kib_s)
-        return list(series)

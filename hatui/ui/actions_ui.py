@@ -37,7 +37,8 @@ from hatui.states import Severity
 from hatui.timelines.incident import Source
 from hatui.ui.action_screens import FailureScreen, ResyncChooser
 from hatui.ui.console_hints import console_hint
-from hatui.ui.history import StateEvent, TimingRow, action_row
+from hatui.present.events import StateEvent
+from hatui.timelines.trackers import TimingRow, action_row
 from hatui.ui.plan_screen import PlanScreen
 from hatui.ui.timing_log import TimingLog
 

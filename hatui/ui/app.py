@@ -40,7 +40,8 @@ from hatui.ui.console_hints import copy_text
 from hatui.ui.detail_screen import DetailScreen
 from hatui.ui.header import Freshness
 from hatui.ui.help_screen import HelpScreen
-from hatui.ui.history import JournalTracker, RoleTracker, SpeedHistory, StateEvent, sync_view, transitions
+from hatui.present.events import SpeedHistory, StateEvent, sync_view, transitions
+from hatui.timelines.trackers import JournalTracker, RoleTracker
 from hatui.ui.main_screen import MainScreen
 from hatui.ui.node_stack import NodeStack
 

@@ -12,7 +12,7 @@ from textual.widgets import Input, Static
 
 from hatui.present.layers import GLYPH
 from hatui.ui import cells
-from hatui.ui.history import StateEvent
+from hatui.present.events import StateEvent
 
 MAX_EVENTS = 1000
 

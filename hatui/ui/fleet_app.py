@@ -38,7 +38,8 @@ from hatui.ui import keys
 from hatui.ui.app import HERE, HatuiApp
 from hatui.ui.fleet_poll import STAGGER_MAX, FleetPolling, Poller, cluster_poller
 from hatui.ui.fleet_screen import PAIR_ONLY, FleetHelpScreen, FleetScreen
-from hatui.ui.history import JournalTracker, RoleTracker, SpeedHistory
+from hatui.present.events import SpeedHistory
+from hatui.timelines.trackers import JournalTracker, RoleTracker
 from hatui.ui.main_screen import MainScreen
 
 # The commands the overview offers, in its words.

@@ -16,7 +16,7 @@ from textual.widgets import Label, ProgressBar, Sparkline, Static
 from hatui.present.layers import GLYPH, LayerState, node_layers
 from hatui.model import ClusterSnapshot, Layer
 from hatui.ui import cells
-from hatui.ui.history import SyncView
+from hatui.present.events import SyncView
 
 
 ASCII_BAR = 20

@@ -20,7 +20,8 @@ from hatui.model import ClusterSnapshot, Finding
 from hatui.ui.event_log import EventLog
 from hatui.ui.findings import FindingsPanel
 from hatui.ui.header import ClusterHeader, Freshness
-from hatui.ui.history import StateEvent, SyncView, TimingRow
+from hatui.present.events import StateEvent, SyncView
+from hatui.timelines.trackers import TimingRow
 from hatui.ui.link import ReplicationLink
 from hatui.ui.node_stack import NodeStack
 from hatui.ui.timing_log import TimingLog

@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Static
 
 from hatui.timelines.incident import Cue, Kind, Source, budget_text, build_incidents, story_rows
 from hatui.ui import cells
-from hatui.ui.history import TimingRow
+from hatui.timelines.trackers import TimingRow
 
 # Budget before the (long) step text: over/under must be visible in a narrow pane.
 COLUMNS = ("time", "T+", "budget", "node", "step", "note")
