@@ -11,28 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from hatui.config import Config
-from hatui.errors import FailureKind
-from hatui.probes.records import (
-    BlockDevice,
-    DrbdReport,
-    DrbdResource,
-    ExportsReport,
-    IpReport,
-    KeepalivedReport,
-    Mount,
-    ProcessReport,
-    UnitStatus,
-    VrrpInstance,
-)
-from hatui.probes.journal import JournalEntry
-from hatui.probes.script import Section
+from hatui.model.facts import PairFacts, derive_facts
+from hatui.model.node import NodeSnapshot
 from hatui.states import Severity
 
-if TYPE_CHECKING:
-    from hatui.model.facts import PairFacts
+__all__ = ["Act", "ClusterSnapshot", "Finding", "Layer", "NodeSnapshot", "STACK_ORDER"]
 
 
 class Layer(StrEnum):
@@ -88,70 +73,6 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class NodeSnapshot:
-    """Everything one poll learned about one node."""
-
-    name: str
-    reachable: bool
-    polled_at: float  # wall clock (epoch seconds) when the poll finished
-    latency: float | None = None  # seconds for the whole batched exec
-    error: str | None = None  # why the node is unreachable
-    unreachable_since: float | None = None
-    last_seen: float | None = None  # last successful poll
-    sections: dict[str, Section] = field(default_factory=dict)
-    drbd: DrbdReport | None = None
-    ip: IpReport | None = None
-    vip_interfaces: tuple[str, ...] = ()  # interfaces holding the VIP
-    keepalived: KeepalivedReport | None = None
-    vrrp: VrrpInstance | None = None  # the configured instance, if found
-    units: dict[str, UnitStatus] = field(default_factory=dict)
-    exports: ExportsReport | None = None
-    mounts: dict[str, Mount | None] = field(default_factory=dict)  # per DRBD resource
-    disks: dict[str, BlockDevice | None] = field(default_factory=dict)  # per DRBD resource
-    cluster_stack: ProcessReport | None = None
-    clock: float | None = None  # the node's own clock at poll time
-    dag_health: Section | None = None
-    journal: tuple[JournalEntry, ...] = ()  # the node kit's automatic steps, oldest first
-    failure: FailureKind | None = None  # why the node could not be asked (None: unclassified)
-    error_hint: str | None = None  # the transport's next step for that failure
-    last_known: NodeSnapshot | None = None  # the last answer of a node that no longer answers
-    # Sections whose layer is unknown, and why: "not reported" (no output at all) or
-    # "could not be read: …" (output hatui could not parse). Neither means healthy or broken.
-    unread: dict[str, str] = field(default_factory=dict)
-    fencing: dict[str, str] = field(default_factory=dict)  # resource → fencing policy (absent: unknown)
-
-    @property
-    def answered(self) -> bool:
-        """The node answered this poll (its data is known)."""
-        return self.reachable
-
-    @property
-    def unreachable(self) -> bool:
-        """Not answering (power, network, sshd, a hang) — as opposed to hatui not being
-        able to ask it (host key, authentication, name): both leave its state unknown."""
-        return not self.reachable and (self.failure is None or self.failure.unreachable)
-
-    @property
-    def holds_vip(self) -> bool:
-        return bool(self.vip_interfaces)
-
-    def resource(self, name: str) -> DrbdResource | None:
-        if self.drbd is None:
-            return None
-        for res in self.drbd.resources:
-            if res.name == name:
-                return res
-        return None
-
-    def drbd_role(self, name: str) -> object:
-        res = self.resource(name)
-        return None if res is None else res.role
-
-    def unit(self, unit: str) -> UnitStatus | None:
-        return self.units.get(unit)
-
-
-@dataclass(frozen=True)
 class ClusterSnapshot:
     """Both nodes at one moment, with findings and the overall verdict."""
 
@@ -173,8 +94,6 @@ class ClusterSnapshot:
     @cached_property
     def facts(self) -> PairFacts:
         """Every fact about the pair, derived once (see :mod:`hatui.model.facts`)."""
-        from hatui.model.facts import derive_facts
-
         return derive_facts(self)
 
     @property

@@ -17,13 +17,26 @@ level and still Primary.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from hatui.probes import catalog
 from hatui.states import ConnectionState, DiskState, Role, UnitActiveState, VrrpState, is_syncing, sync_side
 
 if TYPE_CHECKING:
-    from hatui.model import ClusterSnapshot, NodeSnapshot
+    from hatui.config import Config
+    from hatui.model.node import NodeSnapshot
+
+
+class PairView(Protocol):
+    """What the facts are derived from: both nodes of one poll (:class:`hatui.model.ClusterSnapshot`
+    satisfies it; declared here so the facts need nothing above the node records)."""
+
+    config: Config
+    nodes: tuple[NodeSnapshot, NodeSnapshot]
+
+    def node(self, name: str) -> NodeSnapshot: ...  # noqa: E704
+
+    def peer_of(self, name: str) -> NodeSnapshot: ...  # noqa: E704
 
 RUNNING = (UnitActiveState.ACTIVE, UnitActiveState.RELOADING)
 
@@ -169,7 +182,7 @@ class PairFacts:
         return None
 
 
-def _peer_view(snap: ClusterSnapshot, node: NodeSnapshot, resource: str):
+def _peer_view(snap: PairView, node: NodeSnapshot, resource: str):
     """The connection of ``node``'s peer towards ``node`` (the peer's view of it), if the peer answered."""
     peer = snap.peer_of(node.name)
     if not peer.reachable:
@@ -183,7 +196,7 @@ def _peer_view(snap: ClusterSnapshot, node: NodeSnapshot, resource: str):
     return res.connections[0] if len(res.connections) == 1 else None
 
 
-def _role(snap: ClusterSnapshot, node: NodeSnapshot, resource: str) -> object:
+def _role(snap: PairView, node: NodeSnapshot, resource: str) -> object:
     if node.reachable and node.drbd is not None and node.drbd.source != "error":
         res = node.resource(resource)
         return None if res is None else res.role
@@ -195,7 +208,7 @@ def _role(snap: ClusterSnapshot, node: NodeSnapshot, resource: str) -> object:
     return None
 
 
-def _data_safety(snap: ClusterSnapshot, name: str) -> tuple[dict[str, str], dict[str, str], dict[str, int | None]]:
+def _data_safety(snap: PairView, name: str) -> tuple[dict[str, str], dict[str, str], dict[str, int | None]]:
     """Fencing policy and suspended I/O per node; and each Primary acknowledging writes its peer
     does not get while nothing outdated the peer (the window in which a crash loses them)."""
     fencing: dict[str, str] = {}
@@ -225,7 +238,7 @@ def _data_safety(snap: ClusterSnapshot, name: str) -> tuple[dict[str, str], dict
     return fencing, suspended, exposed
 
 
-def _resource_facts(snap: ClusterSnapshot, name: str) -> ResourceFacts:
+def _resource_facts(snap: PairView, name: str) -> ResourceFacts:
     roles = {n.name: _role(snap, n, name) for n in snap.nodes}
     primaries = tuple(n for n, r in roles.items() if r == Role.PRIMARY)
     unknown = tuple(n for n, r in roles.items() if r is None or r == Role.UNKNOWN)
@@ -265,7 +278,7 @@ def _resource_facts(snap: ClusterSnapshot, name: str) -> ResourceFacts:
                          fencing, suspended, exposed, disks)
 
 
-def _split_brain(snap: ClusterSnapshot, resources: dict[str, ResourceFacts]) -> bool:
+def _split_brain(snap: PairView, resources: dict[str, ResourceFacts]) -> bool:
     """StandAlone after diverging: both StandAlone, or StandAlone while both are Primary."""
     for res in resources.values():
         if len(res.standalone) == 2 or (res.standalone and res.both_primary):
@@ -273,7 +286,7 @@ def _split_brain(snap: ClusterSnapshot, resources: dict[str, ResourceFacts]) -> 
     return False
 
 
-def derive_facts(snap: ClusterSnapshot) -> PairFacts:
+def derive_facts(snap: PairView) -> PairFacts:
     """All facts of ``snap``; pure, cheap, cached on the snapshot."""
     cfg = snap.config
     answered = tuple(n.name for n in snap.nodes if n.reachable)
