@@ -17,65 +17,14 @@ from __future__ import annotations
 
 import itertools
 import time
-from dataclasses import dataclass, field
 from typing import Callable
 
 from hatui.emulator.drbd_machine import PRIMARY, DrbdMachine
 from hatui.demo.notify_kit import FAILOVER_STEPS, NotifyKit
+from hatui.demo.sim_parts import Keepalived, SimNode, Unit
 from hatui.demo.vrrp import Vrrp
 
 __all__ = ["FAILOVER_STEPS", "ClusterSim", "SimNode"]
-
-
-@dataclass
-class Unit:
-    """One systemd unit's visible state."""
-
-    name: str
-    active: bool = False
-    main_pid: int = 0
-    enter_wall: float | None = None  # ActiveEnterTimestamp (kept after stop, as systemd does)
-
-
-@dataclass
-class Keepalived:
-    """keepalived's VRRP instance VI_1 on one node."""
-
-    running: bool = True
-    state: str = "BACKUP"  # INIT / BACKUP / MASTER / FAULT
-    pid: int = 0
-    last_transition: float = 0.0
-    down_deadline: float | None = None  # simulated time the master-down timer fires
-    next_advert: float = 0.0
-    master_priority: int = 0
-    become_master: int = 0
-    release_master: int = 0
-    advert_sent: int = 0
-    advert_rcvd: int = 0
-    pri_zero_sent: int = 0
-    pri_zero_rcvd: int = 0
-
-
-@dataclass
-class SimNode:
-    name: str
-    address: str
-    priority: int
-    up: bool = True
-    vip: bool = False
-    mounted: bool = False
-    hung: bool = False  # the SSH server accepts but never answers (server.py obeys)
-    drop_pending: bool = False  # the SSH server cuts the next/current command
-    units: dict[str, Unit] = field(default_factory=dict)
-    ka: Keepalived = field(default_factory=Keepalived)
-    journal: list[dict[str, object]] = field(default_factory=list)
-    plan: list[tuple[float, str]] = field(default_factory=list)  # pending notify_master steps
-    last_heartbeat: float | None = None  # wall time of the DAG processor's last heartbeat
-    next_heartbeat: float = 0.0
-    heartbeats: int = 0
-    boot_wall: float = 0.0
-    # Small node-local files (/run is a tmpfs: gone after a crash): path → text, None = a directory.
-    files: dict[str, str | None] = field(default_factory=dict)
 
 
 class ClusterSim:
@@ -117,7 +66,8 @@ class ClusterSim:
         self._wall = wall_clock or (lambda: self._epoch0 + self.now)
         self._pids = itertools.count(1200, 37)
         self.vrrp_blocked = False
-        self.vrrp, self.kit = Vrrp(self), NotifyKit(self)  # keepalived's VRRP and the node kit's notify
+        self.kit = NotifyKit(self)  # the node kit's notify_master, run by keepalived's VRRP on a new MASTER
+        self.vrrp = Vrrp(self, on_master=self.kit.notify_master)
         seed = {"export/README": "hatui demo share", "export/data-0001": "initial"}
         self.drbd = DrbdMachine(names, resource=resource, primary=names[0], blocks=seed,
                                 sync_rate_kib_s=sync_rate_kib_s, now=now, fencing=fencing)
@@ -127,7 +77,7 @@ class ClusterSim:
             node = SimNode(name, addr, prio, boot_wall=wall - 3600)
             node.units = {u: Unit(u) for u in (nfs_unit, dag_unit, keepalived_unit)}
             self.nodes[name] = node
-            self._start_unit(node, keepalived_unit, at=wall - 3500)
+            self.start_unit(node, keepalived_unit, at=wall - 3500)
             node.ka.pid = node.units[keepalived_unit].main_pid
             node.ka.last_transition = wall - 3500
             node.ka.down_deadline = now + self.vrrp.master_down_interval(name)
@@ -136,7 +86,7 @@ class ClusterSim:
         first.ka.state, first.ka.become_master, first.vip, first.mounted = "MASTER", 1, True, True
         self.drbd.set_open(names[0], True)
         for unit in (nfs_unit, dag_unit):
-            self._start_unit(first, unit, at=wall - 3400)
+            self.start_unit(first, unit, at=wall - 3400)
         first.next_heartbeat, first.last_heartbeat = now, wall - 1
         self.nodes[names[1]].ka.master_priority = first.priority
 
@@ -163,12 +113,12 @@ class ClusterSim:
         n = self.node(node)
         return n.units.setdefault(unit, Unit(unit))
 
-    def _start_unit(self, node: SimNode, unit: str, at: float | None = None) -> None:
+    def start_unit(self, node: SimNode, unit: str, at: float | None = None) -> None:
         u = node.units.setdefault(unit, Unit(unit))
         if not u.active:
             u.active, u.main_pid, u.enter_wall = True, next(self._pids), at or self.wall()
 
-    def _stop_unit(self, node: SimNode, unit: str) -> None:
+    def stop_unit(self, node: SimNode, unit: str) -> None:
         u = node.units.setdefault(unit, Unit(unit))
         u.active, u.main_pid = False, 0
 
@@ -208,13 +158,13 @@ class ClusterSim:
 
     # ---- the node kit (notify scripts) ---------------------------------------------------
 
-    def _release(self, node: SimNode, why: str) -> None:
+    def release(self, node: SimNode, why: str) -> None:
         """notify_backup/notify_stop: stop services, unmount, demote (reverse order)."""
         node.plan = []
         did = []
         for unit in (self.dag_unit, self.nfs_unit):
             if node.units[unit].active:
-                self._stop_unit(node, unit)
+                self.stop_unit(node, unit)
                 did.append(f"stop {unit}")
         if node.mounted:
             self.umount(node.name)
@@ -251,14 +201,14 @@ class ClusterSim:
         if unit == self.keepalived_unit:
             return self.vrrp.start_keepalived(name)
         node = self.node(name)
-        self._start_unit(node, unit)
+        self.start_unit(node, unit)
         if unit == self.dag_unit:
             node.next_heartbeat = self.now
 
     def stop_service(self, name: str, unit: str) -> None:
         if unit == self.keepalived_unit:
             return self.vrrp.stop_keepalived(name)
-        self._stop_unit(self.node(name), unit)
+        self.stop_unit(self.node(name), unit)
 
     def write(self, key: str, value: str) -> str:
         """Write through the active node; returns its name (ValueError if none)."""

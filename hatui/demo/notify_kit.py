@@ -1,4 +1,4 @@
-"""The node kit's takeover (keepalived's notify_master) for the simulated pair (mixed into ClusterSim).
+"""The node kit's takeover (keepalived's notify_master) for the simulated pair (a component of ClusterSim).
 
 Why apart: it mirrors the takeover step functions of scripts/node/hatui-notify
 and must stay as idempotent as they are: a step whose effect is already there
@@ -10,12 +10,8 @@ keepalived runs then finds nothing to do, and must not journal a failure.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from hatui.demo.sim_parts import PairSim, SimNode
 from hatui.emulator.drbd_machine import PRIMARY, UPTODATE
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from hatui.demo.cluster_sim import ClusterSim, SimNode
 
 FAILOVER_STEPS = ("promote", "mount", "nfs", "dag", "available")
 
@@ -24,7 +20,7 @@ class NotifyKit:
     """notify_master's guarded, idempotent takeover, as the node kit runs it (a component of
     :class:`~hatui.demo.cluster_sim.ClusterSim`)."""
 
-    def __init__(self, sim: ClusterSim) -> None:
+    def __init__(self, sim: PairSim) -> None:
         self.sim = sim
 
     def notify_master(self, node: SimNode) -> None:

@@ -1,4 +1,4 @@
-"""keepalived's VRRP behaviour for the simulated pair (mixed into ClusterSim).
+"""keepalived's VRRP behaviour for the simulated pair (a component of ClusterSim).
 
 Kept apart from cluster_sim.py so each file stays readable. What is modelled,
 after keepalived 2.2 with ``nopreempt`` and ``state BACKUP`` on both nodes:
@@ -17,20 +17,21 @@ after keepalived 2.2 with ``nopreempt`` and ``state BACKUP`` on both nodes:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from hatui.demo.cluster_sim import ClusterSim, SimNode
+from hatui.demo.sim_parts import PairSim, SimNode
+
 
 class Vrrp:
     """keepalived's VRRP between the simulated nodes: timers, elections, the faults that break it.
 
     A component of :class:`~hatui.demo.cluster_sim.ClusterSim`: it reads and
-    changes the simulator's nodes, and hands a new MASTER to the node kit.
+    changes the simulator's nodes, and hands a new MASTER to ``on_master`` (the node kit).
     """
 
-    def __init__(self, sim: ClusterSim) -> None:
+    def __init__(self, sim: PairSim, *, on_master: Callable[[SimNode], None]) -> None:
         self.sim = sim
+        self.on_master = on_master
 
     def master_down_interval(self, name: str) -> float:
         """3 x advert_int + skew; 3.61 s for priority 100 at advert_int 1."""
@@ -94,7 +95,7 @@ class Vrrp:
             node.vip = True
         # keepalived adds the VIP before notify_master runs.
         self.sim.record(node.name, "vip", f"VRRP VI_1 MASTER: added {self.sim.vip} dev {self.sim.interface} label {self.sim.interface}:vip")
-        self.sim.kit.notify_master(node)
+        self.on_master(node)
 
     def _become_backup(self, node: SimNode, why: str) -> None:
         was_master = node.ka.state == "MASTER"
@@ -105,7 +106,7 @@ class Vrrp:
             node.ka.release_master += 1
             node.vip = False
             self.sim.record(node.name, "backup", f"VRRP VI_1 BACKUP ({why}): removed {self.sim.vip}")
-            self.sim._release(node, "notify_backup")
+            self.sim.release(node, "notify_backup")
 
     # ---- faults --------------------------------------------------------------------
 
@@ -127,21 +128,21 @@ class Vrrp:
             node.ka.release_master += 1
             node.vip = False
             self.sim.record(name, "stop", f"keepalived stopped: priority 0 sent, removed {self.sim.vip}")
-            self.sim._release(node, "notify_stop")
+            self.sim.release(node, "notify_stop")
             if peer.up and peer.ka.running and peer.ka.state == "BACKUP" and not self.sim.vrrp_blocked:
                 peer.ka.pri_zero_rcvd += 1
                 peer.ka.down_deadline = self.sim.now + self.skew(peer.name)
         node.ka.running = False
         node.ka.state = "INIT"
         node.plan = []
-        self.sim._stop_unit(node, self.sim.keepalived_unit)
+        self.sim.stop_unit(node, self.sim.keepalived_unit)
 
     def start_keepalived(self, name: str) -> None:
         """keepalived starts in BACKUP (nopreempt) and waits a master-down interval."""
         node = self.sim.node(name)
         if node.ka.running or not node.up:
             return
-        self.sim._start_unit(node, self.sim.keepalived_unit)
+        self.sim.start_unit(node, self.sim.keepalived_unit)
         ka = node.ka
         ka.running, ka.state, ka.pid = True, "BACKUP", node.units[self.sim.keepalived_unit].main_pid
         ka.last_transition = self.sim.wall()
