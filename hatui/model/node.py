@@ -53,6 +53,8 @@ class NodeSnapshot:
     # "could not be read: …" (output hatui could not parse). Neither means healthy or broken.
     unread: dict[str, str] = field(default_factory=dict)
     fencing: dict[str, str] = field(default_factory=dict)  # resource → fencing policy (absent: unknown)
+    # Per live source ("drbd", "journal"): "on", "starting" or "off: why" (empty: streams not used).
+    streams: dict[str, str] = field(default_factory=dict)
 
     @property
     def answered(self) -> bool:
