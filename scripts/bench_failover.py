@@ -36,8 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hatui.lab.faults import inject  # noqa: E402
-from hatui.lab.lab import Lab  # noqa: E402
+from hatui.lab.host.faults import inject  # noqa: E402
+from hatui.lab.host.lab import Lab  # noqa: E402
 
 SEED_AVAILABLE = 35.0
 VRRP_LIMIT = 3 * 1 + (256 - 100) / 256
@@ -82,7 +82,7 @@ def client_events(lab: Lab) -> list[dict]:
 
 
 def lost_writes(lab: Lab) -> list[int]:
-    out = subprocess.run(["ip", "netns", "exec", "client", sys.executable, "-m", "hatui.lab.client",
+    out = subprocess.run(["ip", "netns", "exec", "client", sys.executable, "-m", "hatui.lab.host.client",
                           "--target", VIP, "--verify", str(lab.client_log)], capture_output=True, text=True, timeout=300)
     return json.loads(out.stdout.strip().splitlines()[-1])["lost"]
 

@@ -3,7 +3,7 @@
 
 Each round: the lab client writes through the VIP; one fault kind is injected
 (the kinds, how each is made, and the verdict and root finding hatui must show
-meanwhile are one documented table in hatui/lab/chaos_plan.py; ``--list-kinds``
+meanwhile are one documented table in hatui/lab/host/chaos_plan.py; ``--list-kinds``
 prints it), sometimes with
 ``hatui failover`` fired at a random moment; the fault is undone; the pair must
 be healthy again within 120 s; every write acknowledged in the round (and a
@@ -32,11 +32,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hatui.lab.chaos_plan import KINDS  # noqa: E402
-from hatui.lab.chaos_report import INVARIANTS, summarize  # noqa: E402
-from hatui.lab.chaos_run import ChaosRun  # noqa: E402
-from hatui.lab.lab import check_host  # noqa: E402
-from hatui.lab.netns import LabError  # noqa: E402
+from hatui.lab.host.chaos_plan import KINDS  # noqa: E402
+from hatui.lab.host.chaos_report import INVARIANTS, summarize  # noqa: E402
+from hatui.lab.host.chaos_run import ChaosRun  # noqa: E402
+from hatui.lab.host.lab import check_host  # noqa: E402
+from hatui.lab.host.netns import LabError  # noqa: E402
 
 
 def table(s: dict, seed: int) -> str:

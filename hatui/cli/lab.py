@@ -11,7 +11,7 @@ from hatui.cli.errors import one_line_errors
 
 
 def _lab(opts: dict):
-    from hatui.lab.lab import Lab
+    from hatui.lab.host.lab import Lab
 
     return Lab(opts.get("lab_dir"))
 
@@ -31,8 +31,8 @@ def lab(opts: dict, lab_dir: str | None) -> None:
 @one_line_errors
 def lab_up(opts: dict, client: bool) -> None:
     """Build and boot the pair; writes DIR/config.toml for hatui."""
-    from hatui.lab.kit import KitError
-    from hatui.lab.netns import LabError
+    from hatui.lab.host.kit import KitError
+    from hatui.lab.host.netns import LabError
 
     lab_ = _lab(opts)
     try:
@@ -63,7 +63,7 @@ def lab_down(opts: dict) -> None:
 @one_line_errors
 def lab_status(opts: dict, as_json: bool) -> None:
     """What the lab made and what runs on each node; exit 0 up, 1 down."""
-    from hatui.lab import status
+    from hatui.lab.host import status
 
     doc = status.report(_lab(opts))
     click.echo(status.as_json(doc) if as_json else status.render(doc))
@@ -83,7 +83,7 @@ def lab_fault(opts: dict, kind: str, node: str | None, unit: str | None) -> None
     start-service, kill-service, stop-keepalived, start-keepalived, block-vrrp,
     unblock-vrrp, split-brain, hang, unhang, drop.
     """
-    from hatui.lab.faults import inject
+    from hatui.lab.host.faults import inject
 
     click.echo(inject(_lab(opts), kind, node, unit))
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from hatui.lab.netns import LabError
+from hatui.lab.host.netns import LabError
 
 pytestmark = pytest.mark.lab
 
@@ -64,7 +64,7 @@ class LabPair:
         return self.hatui("status", "--json", timeout=60)
 
     def fault(self, kind: str, *args: str) -> str:
-        from hatui.lab.faults import inject
+        from hatui.lab.host.faults import inject
 
         return inject(self.lab, kind, *args)
 
@@ -86,9 +86,9 @@ class LabPair:
             time.sleep(0.5)
 
     def drbd(self, node: str, *args: str) -> subprocess.CompletedProcess:
-        from hatui.lab import netns
+        from hatui.lab.host import netns
 
-        return netns.node_run(node, [sys.executable, "-m", "hatui.lab.drbd_cli", *args], check=False, timeout=10)
+        return netns.node_run(node, [sys.executable, "-m", "hatui.lab.drbd.cli", *args], check=False, timeout=10)
 
 
 def active(doc: dict) -> str | None:
@@ -123,7 +123,7 @@ def _session_lab():
     why = _why_no_lab()
     if why:
         pytest.skip(why)
-    from hatui.lab.lab import Lab
+    from hatui.lab.host.lab import Lab
 
     directory = Path(tempfile.mkdtemp(prefix="hatui-lab-test-", dir="/var/tmp"))
     lab = Lab(directory)

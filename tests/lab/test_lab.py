@@ -115,7 +115,7 @@ def test_crash_of_the_active_node_fails_over_on_its_own_and_loses_no_acknowledge
     assert phases[:2] == ["detect", "vip"] and {"promote", "mount", "services", "available"} <= set(phases)
     assert all(r["outcome"] == "ok" for r in rows), "\n".join(f"{r['step']} {r['outcome']} {r['note']}" for r in rows)
     # Every write the client saw acknowledged is there, read back through the VIP.
-    verify = subprocess.run(["ip", "netns", "exec", "client", sys.executable, "-m", "hatui.lab.client", "--target",
+    verify = subprocess.run(["ip", "netns", "exec", "client", sys.executable, "-m", "hatui.lab.host.client", "--target",
                              "10.83.0.200:2049", "--verify", str(lab.client_log)], capture_output=True, text=True,
                             timeout=120)
     result = json.loads(verify.stdout.strip().splitlines()[-1])
@@ -186,7 +186,7 @@ def test_lab_down_removes_everything_it_made(lab_pair):
 
 def test_without_loop_devices_the_disk_is_a_folder_and_the_pair_still_serves(no_lab, monkeypatch, tmp_path):
     """Some machines have no loop devices: the lab falls back to a folder, says so, and works."""
-    import hatui.lab.lab as lab_module
+    import hatui.lab.host.lab as lab_module
     from tests.lab.conftest import LabPair
 
     assert not no_lab.is_up(), "the session lab is down: the namespace names are the same"

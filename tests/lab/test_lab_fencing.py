@@ -46,7 +46,7 @@ def journal(lab, name: str, since: float) -> list[dict]:
 
 def verify_every_ack(lab) -> dict:
     """The client's --verify through the VIP: every acknowledged record read back."""
-    out = subprocess.run(["ip", "netns", "exec", "client", sys.executable, "-m", "hatui.lab.client", "--target",
+    out = subprocess.run(["ip", "netns", "exec", "client", sys.executable, "-m", "hatui.lab.host.client", "--target",
                           "10.83.0.200:2049", "--verify", str(lab.client_log)], capture_output=True, text=True,
                          timeout=120)
     result = json.loads(out.stdout.strip().splitlines()[-1])

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from hatui.lab import chaos_plan
-from hatui.lab.chaos_plan import DOWN, KINDS, NODE_DOWN, Expect
-from hatui.lab.chaos_report import INVARIANTS, summarize
-from hatui.lab.chaos_verdicts import held_locks, judge_action, recover_step, split_brain_victim
-from hatui.lab.chaos_watch import HatuiRun, LogScanner, Sample
+from hatui.lab.host import chaos_plan
+from hatui.lab.host.chaos_plan import DOWN, KINDS, NODE_DOWN, Expect
+from hatui.lab.host.chaos_report import INVARIANTS, summarize
+from hatui.lab.host.chaos_verdicts import held_locks, judge_action, recover_step, split_brain_victim
+from hatui.lab.host.chaos_watch import HatuiRun, LogScanner, Sample
 
 ROOT = Path(__file__).resolve().parents[2]
 

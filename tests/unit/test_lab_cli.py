@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from hatui.cli import main
-from hatui.lab import faults, lab as lab_mod
-from hatui.lab.netns import LabError
+from hatui.lab.host import faults, lab as lab_mod
+from hatui.lab.host.netns import LabError
 
 
 def test_lab_needs_root(monkeypatch, tmp_path):

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import pytest
 
-from hatui.lab.drbd_cli import request
+from hatui.lab.drbd.cli import request
 from hatui.lab.node_env import NodeEnv
 from hatui.probes.drbd import parse_drbd_json
 
@@ -55,7 +55,7 @@ class Node:
         if os.path.exists(self.socket):
             os.unlink(self.socket)  # what a kill -9 leaves behind
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hatui.lab.drbd_daemon", "--ping-interval", "0.1", "--ping-timeout",
+            [sys.executable, "-m", "hatui.lab.drbd.daemon", "--ping-interval", "0.1", "--ping-timeout",
              str(PING_TIMEOUT), "--connect-retry", "0.2"],
             env=self.envvars, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
         wait_for(lambda: os.path.exists(self.socket), what=f"{self.name} socket")
@@ -76,7 +76,7 @@ class Node:
         return self.api(op="cmd", argv=list(argv))
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "hatui.lab.drbd_cli", *args], env=self.envvars, cwd=ROOT,
+        return subprocess.run([sys.executable, "-m", "hatui.lab.drbd.cli", *args], env=self.envvars, cwd=ROOT,
                               capture_output=True, text=True, timeout=10)
 
     def me(self) -> dict:
@@ -473,7 +473,7 @@ def test_lost_final_push_or_ack_of_a_resync_resyncs_again_on_reconnect(request, 
     assert "VERIFY FAILED" not in a.log.read_text()
 
 
-# ---- fencing (hatui.lab.drbd_fence): the kit's policy, handlers run as programs -------------------
+# ---- fencing (hatui.lab.drbd.fence): the kit's policy, handlers run as programs -------------------
 
 
 @pytest.fixture
@@ -547,7 +547,7 @@ def test_outdated_is_refused_where_drbd_refuses_it_persisted_and_cleared_by_resy
 
 
 def test_node_keeps_a_checkout_or_venv_under_tmp_reachable(monkeypatch) -> None:
-    from hatui.lab import netns, node_setup
+    from hatui.lab.host import netns, node_setup
 
     monkeypatch.setattr(node_setup, "HATUI_ROOT", "/tmp/x/hatui")
     monkeypatch.setattr(node_setup.sys, "prefix", "/tmp/x/hatui/.venv")
@@ -560,7 +560,7 @@ def test_node_keeps_a_checkout_or_venv_under_tmp_reachable(monkeypatch) -> None:
 
 def test_a_checkout_or_lab_folder_whose_path_the_configs_cannot_carry_is_one_clear_error(monkeypatch) -> None:
     """keepalived.conf's script lines and authorized_keys' forced command take the kit's path as one word."""
-    from hatui.lab import netns, node_setup
+    from hatui.lab.host import netns, node_setup
 
     monkeypatch.setattr(node_setup, "HATUI_ROOT", "/tmp/lab clone/hatui")
     with pytest.raises(netns.LabError, match=r"'/tmp/lab clone/hatui' \(hatui's checkout or its Python\) has "
@@ -576,7 +576,7 @@ def test_a_primary_never_becomes_sync_target_and_two_primaries_never_connect() -
     """DRBD refuses both ("I shall become SyncTarget, but I am primary!"; allow-two-primaries no): the
     refusing side goes StandAlone. The chaos run found the emulator connecting a frozen Primary as
     SyncTarget after a VRRP split with a cut link: its I/O resumed while its peer served."""
-    from hatui.lab.drbd_store import LabDrbdMachine
+    from hatui.lab.drbd.store import LabDrbdMachine
 
     m = LabDrbdMachine(("vm2", "vm12"))
     m.cut_link(immediate=True)
@@ -607,7 +607,7 @@ def test_process_tree_finds_the_named_processes_and_everything_under_them(monkey
     """What `lab fault hang` stops: sshd, its sessions and the commands they run; nothing else."""
     import subprocess as sp
 
-    from hatui.lab import netns
+    from hatui.lab.host import netns
 
     root = sp.Popen(["sh", "-c", "sleep 30 & sleep 30 & wait"])
     other = sp.Popen(["sleep", "30"])

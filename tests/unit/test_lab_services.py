@@ -94,9 +94,9 @@ class Lab:
             d.mkdir()
         self.port = free_port()
         units = {
-            NFS: UnitSpec(argv=(PY, "-m", "hatui.lab.nfs_standin"), description="NFS server (lab stand-in)",
+            NFS: UnitSpec(argv=(PY, "-m", "hatui.lab.node.nfs_standin"), description="NFS server (lab stand-in)",
                           ready_file=str(self.run_dir / "nfs.ready")),
-            DAG: UnitSpec(argv=(PY, "-m", "hatui.lab.dag_standin", "--interval", "0.1"),
+            DAG: UnitSpec(argv=(PY, "-m", "hatui.lab.node.dag_standin", "--interval", "0.1"),
                           ready_file=str(self.run_dir / "dag.ready")),
             "sleeper.service": UnitSpec(argv=("sleep", "61.5"), description="Sleeper"),
             "bad.service": UnitSpec(argv=("sh", "-c", "echo boom >&2; exit 3")),
@@ -117,7 +117,7 @@ class Lab:
                               text=True, timeout=20)
 
     def sc(self, *args: str) -> subprocess.CompletedProcess:
-        return self.cmd("hatui.lab.systemctl", *args)
+        return self.cmd("hatui.lab.node.systemctl", *args)
 
     def show(self, *units: str):
         out = self.sc("show", "-p", PROPS, *units)
@@ -222,7 +222,7 @@ def test_unknown_unit_messages_and_exit_codes(lab: Lab) -> None:
 
 
 def test_death_by_signal_is_failed_pid_file_daemon_and_concurrent_starts(lab: Lab) -> None:
-    procs = [subprocess.Popen([PY, "-m", "hatui.lab.systemctl", "start", "selfpid"], env=lab.environ, cwd=ROOT)
+    procs = [subprocess.Popen([PY, "-m", "hatui.lab.node.systemctl", "start", "selfpid"], env=lab.environ, cwd=ROOT)
              for _ in range(4)]
     assert [p.wait(20) for p in procs] == [0, 0, 0, 0]
     (unit,) = lab.show("selfpid")
@@ -249,14 +249,14 @@ def _cmdline(p: Path) -> str:
 
 
 def test_nfs_standin_acks_only_after_the_api_and_reads_files(lab: Lab) -> None:
-    assert lab.cmd("hatui.lab.exportfs", "-v").stdout == ""
+    assert lab.cmd("hatui.lab.node.exportfs", "-v").stdout == ""
     t0 = time.monotonic()
     out = lab.sc("start", NFS)
     assert out.returncode == 0, out.stderr + (lab.run_dir / "log" / f"{NFS}.log").read_text()
     assert time.monotonic() - t0 < 2.0
-    exports = parse_exportfs(lab.cmd("hatui.lab.exportfs", "-v").stdout)
+    exports = parse_exportfs(lab.cmd("hatui.lab.node.exportfs", "-v").stdout)
     assert [e.path for e in exports.exports] == [str(lab.mnt)] and exports.exports[0].client == "*"
-    assert lab.cmd("hatui.lab.exportfs", "-ra").returncode == 0
+    assert lab.cmd("hatui.lab.node.exportfs", "-ra").returncode == 0
     socket.create_connection(("127.0.0.1", lab.port), timeout=1).close()  # nc -z: harmless
     assert talk(lab.port, "PING", "COUNT", "FOO") == ["PONG", "0", "ERR unknown command"]
 
@@ -279,7 +279,7 @@ def test_nfs_standin_acks_only_after_the_api_and_reads_files(lab: Lab) -> None:
     assert talk(lab.port, "WRITE rec-000010 v")[0].startswith("ERR r0: State change failed")
 
     assert lab.sc("stop", NFS).returncode == 0
-    assert lab.cmd("hatui.lab.exportfs", "-v").stdout == ""
+    assert lab.cmd("hatui.lab.node.exportfs", "-v").stdout == ""
     assert not (lab.run_dir / "nfs.ready").exists() and not (lab.run_dir / "nfs-exports").exists()
     with pytest.raises(OSError):
         talk(lab.port, "PING")
@@ -294,7 +294,7 @@ def test_nfs_standin_needs_the_mount_and_fails_when_it_goes(lab: Lab) -> None:
     assert lab.sc("start", NFS).returncode == 0
     lab.mnt.rename(lab.base / "unmounted")  # the filesystem disappears under the running server
     wait_until(lambda: lab.show(NFS)[0].active == UnitActiveState.parse("failed"), 3, "nfs failed")
-    assert lab.cmd("hatui.lab.exportfs", "-v").stdout == ""
+    assert lab.cmd("hatui.lab.node.exportfs", "-v").stdout == ""
 
 
 def test_dag_standin_heartbeats_and_counts_records(lab: Lab) -> None:
@@ -317,7 +317,7 @@ def test_dag_standin_heartbeats_and_counts_records(lab: Lab) -> None:
 def test_client_acks_outage_window_and_verify_finds_a_lost_record(lab: Lab) -> None:
     assert lab.sc("start", NFS).returncode == 0
     out_file = lab.base / "client.jsonl"
-    client = subprocess.Popen([PY, "-m", "hatui.lab.client", "--target", f"127.0.0.1:{lab.port}", "--interval",
+    client = subprocess.Popen([PY, "-m", "hatui.lab.host.client", "--target", f"127.0.0.1:{lab.port}", "--interval",
                                "0.02", "--out", str(out_file)], env=lab.environ, cwd=ROOT, stdout=subprocess.DEVNULL)
     try:
         def events(kind: str) -> list[dict]:
@@ -347,7 +347,7 @@ def test_client_acks_outage_window_and_verify_finds_a_lost_record(lab: Lab) -> N
     assert summary["acked"] == len(acks) and summary["last_seq"] == acks[-1]
     assert summary["max_outage"] == outage["seconds"] and len(summary["outages"]) == 1
 
-    verify = [PY, "-m", "hatui.lab.client", "--target", f"127.0.0.1:{lab.port}", "--verify", str(out_file)]
+    verify = [PY, "-m", "hatui.lab.host.client", "--target", f"127.0.0.1:{lab.port}", "--verify", str(out_file)]
     ok = subprocess.run(verify, env=lab.environ, cwd=ROOT, capture_output=True, text=True, timeout=20)
     assert ok.returncode == 0 and json.loads(ok.stdout) == {"event": "verify", "acked": len(acks), "lost": [],
                                                             "ok": True}
@@ -357,7 +357,7 @@ def test_client_acks_outage_window_and_verify_finds_a_lost_record(lab: Lab) -> N
 
 
 def test_client_probe_says_whether_a_write_gets_through_now(lab: Lab) -> None:
-    probe = [PY, "-m", "hatui.lab.client", "--target", f"127.0.0.1:{lab.port}", "--probe", "0.5"]
+    probe = [PY, "-m", "hatui.lab.host.client", "--target", f"127.0.0.1:{lab.port}", "--probe", "0.5"]
     down = subprocess.run(probe, env=lab.environ, cwd=ROOT, capture_output=True, text=True, timeout=20)
     doc = json.loads(down.stdout)
     assert down.returncode == 1 and doc["ok"] is False and doc["attempts"] >= 2 and 0.5 <= doc["seconds"] < 2

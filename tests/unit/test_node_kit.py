@@ -24,7 +24,7 @@ import pytest
 from hatui.timelines.journal import journal_outcome, journal_timeline
 from hatui.config import TimingConfig
 from hatui.timelines.incident import Outcome
-from hatui.lab import kit
+from hatui.lab.host import kit
 from hatui.probes.journal import parse_journal
 
 NOTIFY = kit.KIT_DIR / "hatui-notify"

@@ -2,19 +2,19 @@
 
 Usage::
 
-    python -m hatui.lab.drbd_cli drbdadm ARGS...      # e.g. drbdadm status r0, drbdadm primary r0
-    python -m hatui.lab.drbd_cli drbdsetup ARGS...    # e.g. drbdsetup status --json, events2 --now
-    python -m hatui.lab.drbd_cli write KEY VALUE      # application write through /dev/drbd0
-    python -m hatui.lab.drbd_cli read KEY             # prints the value (exit 1 if never written)
-    python -m hatui.lab.drbd_cli open | close         # the filesystem on top mounted / unmounted
-    python -m hatui.lab.drbd_cli state                # the daemon's state as JSON
-    python -m hatui.lab.drbd_cli fault block|unblock  # drop / allow the replication connection (tests)
-    python -m hatui.lab.drbd_cli fault cut|heal       # the link silently loses everything / heals (tests)
-    python -m hatui.lab.drbd_cli fault cut-at-sync    # ... from the next push that ends a sync (tests)
+    python -m hatui.lab.drbd.cli drbdadm ARGS...      # e.g. drbdadm status r0, drbdadm primary r0
+    python -m hatui.lab.drbd.cli drbdsetup ARGS...    # e.g. drbdsetup status --json, events2 --now
+    python -m hatui.lab.drbd.cli write KEY VALUE      # application write through /dev/drbd0
+    python -m hatui.lab.drbd.cli read KEY             # prints the value (exit 1 if never written)
+    python -m hatui.lab.drbd.cli open | close         # the filesystem on top mounted / unmounted
+    python -m hatui.lab.drbd.cli state                # the daemon's state as JSON
+    python -m hatui.lab.drbd.cli fault block|unblock  # drop / allow the replication connection (tests)
+    python -m hatui.lab.drbd.cli fault cut|heal       # the link silently loses everything / heals (tests)
+    python -m hatui.lab.drbd.cli fault cut-at-sync    # ... from the next push that ends a sync (tests)
 
 The lab's ``/usr/local/sbin/drbdadm`` and ``drbdsetup`` wrappers exec this with
 their own name first. Each call sends one request to the node daemon
-(:mod:`hatui.lab.drbd_daemon`) over its unix socket (2 s timeout) and exits
+(:mod:`hatui.lab.drbd.daemon`) over its unix socket (2 s timeout) and exits
 with the reply's exit code (``primary`` waits up to 40 s: with fencing it runs the
 fence-peer handler first).
 
@@ -39,7 +39,7 @@ from hatui.lab.node_env import load_node_env
 
 TIMEOUT = 2.0
 # `drbdadm primary` on a disconnected node with fencing waits for the fence-peer handler, as DRBD's
-# does (the daemon bounds a handler at 30 s: hatui.lab.drbd_fence.HELPER_TIMEOUT).
+# does (the daemon bounds a handler at 30 s: hatui.lab.drbd.fence.HELPER_TIMEOUT).
 PRIMARY_TIMEOUT = 40.0
 NO_MODULE = "Could not connect to 'drbd' generic netlink family\n"
 USAGE = ("usage: drbd_cli {drbdadm ARGS...|drbdsetup ARGS...|write KEY VALUE|read KEY|open|close|state|"

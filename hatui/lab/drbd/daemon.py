@@ -1,11 +1,11 @@
 """The lab's DRBD emulator: one asyncio daemon per node, in place of the kernel module.
 
-Start it on a node with ``python -m hatui.lab.drbd_daemon`` (settings from
+Start it on a node with ``python -m hatui.lab.drbd.daemon`` (settings from
 ``node.json``, see :mod:`hatui.lab.node_env`). It holds the pair's
 :class:`~hatui.emulator.drbd_machine.DrbdMachine` (the same state machine the demo
 pair runs), keeps the local node's data on the backing disk
-(:mod:`hatui.lab.drbd_store`) and replicates over a real TCP connection to the
-peer's daemon (:mod:`hatui.lab.drbd_link`, which documents the peer protocol).
+(:mod:`hatui.lab.drbd.store`) and replicates over a real TCP connection to the
+peer's daemon (:mod:`hatui.lab.drbd.link`, which documents the peer protocol).
 
 Local API: a unix socket at ``env.drbd_socket``; one JSON request line per
 connection, one JSON reply line:
@@ -48,7 +48,7 @@ never stays UpToDate/UpToDate while its disks silently differ.
 A restarted daemon comes up as a rebooted node does: Secondary, Connecting,
 disk as persisted (``DrbdMachine.restore``; an Outdated disk stays Outdated).
 
-Fencing (:mod:`hatui.lab.drbd_fence`): the policy and handlers come from
+Fencing (:mod:`hatui.lab.drbd.fence`): the policy and handlers come from
 ``env.drbd_conf``; the handlers the machine asks for run as programs on this
 node; a write on suspended I/O waits, then fails unacknowledged; ``primary`` on
 a disconnected node runs fence-peer first.
@@ -66,12 +66,12 @@ from pathlib import Path
 from typing import Any
 
 from hatui.emulator.drbd_machine import CONNECTED, CONNECTING, PRIMARY, SECONDARY
-from hatui.lab.drbd_fence import FenceRunnerMixin, load_fencing
-from hatui.lab.drbd_link import PeerLinkMixin, Verify
+from hatui.lab.drbd.fence import FenceRunnerMixin, load_fencing
+from hatui.lab.drbd.link import PeerLinkMixin, Verify
 from hatui.emulator.drbd_commands import is_mutating
-from hatui.lab.drbd_shell import Shell, Sim
-from hatui.lab.drbd_wire import LINE_LIMIT, PeerSession, log, pair_doc
-from hatui.lab.drbd_store import (DiskStore, LabDrbdMachine, Meta, SyncPoint, block_diff, blocks_digest,
+from hatui.lab.drbd.shell import Shell, Sim
+from hatui.lab.drbd.wire import LINE_LIMIT, PeerSession, log, pair_doc
+from hatui.lab.drbd.store import (DiskStore, LabDrbdMachine, Meta, SyncPoint, block_diff, blocks_digest,
                                   key_error)
 from hatui.lab.node_env import NodeEnv, load_node_env
 

@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hatui.emulator.drbd_fencing import POLICIES, FencingConfig, HelperCall
-from hatui.lab.drbd_wire import log
+from hatui.lab.drbd.wire import log
 
 if TYPE_CHECKING:
-    from hatui.lab.drbd_store import LabDrbdMachine
+    from hatui.lab.drbd.store import LabDrbdMachine
 
 HELPER_TIMEOUT = 30.0
 SUSPENDED_WRITE_WAIT = 1.5  # below the API clients' 2 s timeout: the write fails, unacknowledged

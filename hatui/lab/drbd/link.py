@@ -1,7 +1,7 @@
 """The DRBD emulator's replication link: one TCP connection between the two node daemons.
 
 Wire format: JSON objects, one per line (UTF-8), each with a type field ``t``
-(framing, pings and the state documents: :mod:`hatui.lab.drbd_wire`).
+(framing, pings and the state documents: :mod:`hatui.lab.drbd.wire`).
 Node-id 0 (``env.nodes[0]``) dials the peer's ``repl_listen`` every
 connect-retry; node-id 1 only accepts, one connection at a time. Both sides
 first send ``hello``; then:
@@ -51,7 +51,7 @@ own ``synced`` (both: split brain or ``--discard-my-data``; neither, generations
 differ: unrelated, split brain). The follower persists a push before its ack.
 Node-id 0 persists a new ``synced`` only once the follower's disk is at it (offer,
 or the ack of the push that put it there), keeping the unacked pushes' keys in its
-bitmap, and falls back to that when no longer Connected (``drbd_store.SyncPoint``).
+bitmap, and falls back to that when no longer Connected (``store.SyncPoint``).
 So a lost push or ack is harmless: the side with newer data stays "new" with a
 bitmap covering all the follower may lack, whether the follower missed the push
 (behind, Inconsistent, or a victim still holding ``--discard-my-data``) or applied
@@ -66,8 +66,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hatui.emulator.drbd_machine import CONNECTED, CONNECTING, PRIMARY
-from hatui.lab.drbd_store import LabDrbdMachine, SyncPoint, apply_diff, blocks_digest
-from hatui.lab.drbd_wire import (LINE_LIMIT, PeerSession, adopt_pair, apply_node_doc, exchange_hello, log,
+from hatui.lab.drbd.store import LabDrbdMachine, SyncPoint, apply_diff, blocks_digest
+from hatui.lab.drbd.wire import (LINE_LIMIT, PeerSession, adopt_pair, apply_node_doc, exchange_hello, log,
                                  node_doc)
 from hatui.lab.node_env import NodeEnv
 

@@ -100,7 +100,7 @@ class LabDrbdMachine(DrbdMachine):
             self.own_synced = None
 
     def _has_new_data(self, node: DrbdNode) -> bool:
-        """The handshake decides from each node's own records (:mod:`hatui.lab.drbd_link`)."""
+        """The handshake decides from each node's own records (:mod:`hatui.lab.drbd.link`)."""
         if self.own_synced is None:
             return super()._has_new_data(node)
         peer, own = self.peer(node.name), self.own_synced
@@ -172,7 +172,7 @@ class LabDrbdMachine(DrbdMachine):
 
 class SyncPoint:
     """Node-id 0's sync point as its metadata may say it: it follows the follower's disk, which
-    only acks a push once that is on its disk (the rule: :mod:`hatui.lab.drbd_link`)."""
+    only acks a push once that is on its disk (the rule: :mod:`hatui.lab.drbd.link`)."""
 
     def __init__(self, synced: int) -> None:
         self.durable = synced  # what our metadata says

@@ -4,7 +4,7 @@
 and declares the link lost when nothing arrives within the ping timeout or the
 socket fails; the ``*_doc`` functions turn a node's or the pair's state into
 JSON-able documents and back. What the messages mean, and who sends which, is
-the peer protocol in :mod:`hatui.lab.drbd_link`.
+the peer protocol in :mod:`hatui.lab.drbd.link`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Why a table: "the verdict the fault implies" has to be written down before the
 run, or any answer hatui gives could be argued right afterwards. Each kind
-names the lab faults it injects (:mod:`hatui.lab.faults`, real means: SIGKILL,
+names the lab faults it injects (:mod:`hatui.lab.host.faults`, real means: SIGKILL,
 links down, SIGSTOP of sshd, neighbour entries, systemctl), how they are
 undone, and :class:`Expect`: the verdict and the root finding (the first one
 ``status --json`` lists) that must show up while the fault lasts.
@@ -69,7 +69,7 @@ class Expect:
 
 
 class Ctx(Protocol):
-    """What a kind needs from the run (:class:`hatui.lab.chaos_run.ChaosRun`)."""
+    """What a kind needs from the run (:class:`hatui.lab.host.chaos_run.ChaosRun`)."""
 
     active: str
     standby: str

@@ -1,6 +1,6 @@
 """The chaos run's report: one line per round as it ends, and the totals the table shows.
 
-Kept apart from the run itself (:mod:`hatui.lab.chaos_run`) so the numbers the
+Kept apart from the run itself (:mod:`hatui.lab.host.chaos_run`) so the numbers the
 README's table quotes are computed in one small, tested place.
 """
 

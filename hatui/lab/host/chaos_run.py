@@ -2,7 +2,7 @@
 
 Why: each fault was tested alone; what loses data or leaves the pair stuck is
 faults that combine and actions that meet them half-way. One round: the client
-writes through the VIP; a fault kind from :mod:`hatui.lab.chaos_plan` is
+writes through the VIP; a fault kind from :mod:`hatui.lab.host.chaos_plan` is
 injected (sometimes with ``hatui failover`` fired at a random moment); hatui's
 ``status --json`` is asked again and again until it says what the fault
 implies; the fault is undone; the pair must come back healthy within
@@ -10,8 +10,8 @@ implies; the fault is undone; the pair must come back healthy within
 hatui, the node that froze as the victim); every acknowledged write of the round
 (and a sample of earlier ones) is read back through the VIP.
 
-Invariants, per round (:data:`hatui.lab.chaos_report.INVARIANTS`): never two
-nodes serving writes (:class:`~hatui.lab.chaos_watch.Monitor`); 0 acknowledged
+Invariants, per round (:data:`hatui.lab.host.chaos_report.INVARIANTS`): never two
+nodes serving writes (:class:`~hatui.lab.host.chaos_watch.Monitor`); 0 acknowledged
 writes lost; status within its bound; the expected verdict and root seen; every
 action completes, refuses, or stops describing the state correctly; no
 traceback in hatui's output, the node journals or the daemons' logs; healthy
@@ -34,14 +34,14 @@ import threading
 import time
 from pathlib import Path
 
-from hatui.lab import netns, topology
-from hatui.lab.chaos_plan import KINDS, REPEATING, Kind
-from hatui.lab.chaos_report import round_line
-from hatui.lab.chaos_watch import HatuiRun, LogScanner, Monitor, run_hatui
-from hatui.lab.chaos_verdicts import held_locks, judge_action, recover_step
-from hatui.lab.faults import inject
-from hatui.lab.lab import NAMES, Lab
-from hatui.lab.netns import LabError
+from hatui.lab.host import netns, topology
+from hatui.lab.host.chaos_plan import KINDS, REPEATING, Kind
+from hatui.lab.host.chaos_report import round_line
+from hatui.lab.host.chaos_watch import HatuiRun, LogScanner, Monitor, run_hatui
+from hatui.lab.host.chaos_verdicts import held_locks, judge_action, recover_step
+from hatui.lab.host.faults import inject
+from hatui.lab.host.lab import NAMES, Lab
+from hatui.lab.host.netns import LabError
 
 HEAL_BOUND = 120.0  # s after the undo for the pair to be healthy again
 SETTLE = 30.0  # s after the inject within which the expected verdict must have shown
@@ -355,7 +355,7 @@ class ChaosRun:
 
 
 def acked(log: Path) -> list[int]:
-    from hatui.lab.client import acked_seqs
+    from hatui.lab.host.client import acked_seqs
 
     try:
         return acked_seqs(log.read_text().splitlines())
@@ -365,7 +365,7 @@ def acked(log: Path) -> list[int]:
 
 def _probe(bound: float) -> dict:
     vip = topology.VIP.split("/")[0]
-    out = subprocess.run(["ip", "netns", "exec", topology.CLIENT_NS, sys.executable, "-m", "hatui.lab.client",
+    out = subprocess.run(["ip", "netns", "exec", topology.CLIENT_NS, sys.executable, "-m", "hatui.lab.host.client",
                           "--target", f"{vip}:2049", "--probe", str(bound)], capture_output=True, text=True,
                          timeout=bound + 30)
     try:
@@ -380,7 +380,7 @@ def _verify(lab: Lab, seqs: list[int], work: Path) -> list[int]:
     path = work / "client" / "verify.jsonl"
     path.write_text("".join(json.dumps({"event": "ack", "seq": s}) + "\n" for s in seqs))
     vip = topology.VIP.split("/")[0]
-    out = subprocess.run(["ip", "netns", "exec", topology.CLIENT_NS, sys.executable, "-m", "hatui.lab.client",
+    out = subprocess.run(["ip", "netns", "exec", topology.CLIENT_NS, sys.executable, "-m", "hatui.lab.host.client",
                           "--target", f"{vip}:2049", "--verify", str(path)], capture_output=True, text=True,
                          timeout=600)
     try:

@@ -26,9 +26,9 @@ from __future__ import annotations
 import re
 import time
 
-from hatui.lab import topology
-from hatui.lab.chaos_watch import HatuiRun, Monitor
-from hatui.lab.lab import NAMES
+from hatui.lab.host import topology
+from hatui.lab.host.chaos_watch import HatuiRun, Monitor
+from hatui.lab.host.lab import NAMES
 
 _NODE_LINE = re.compile(r"^\s+(\S+): (.*)$")
 _ROLE = re.compile(r"DRBD \S+ (\w+)/")

@@ -1,6 +1,6 @@
 """What the chaos run watches while faults happen: ground truth, hatui's answers, logs.
 
-The chaos run (``scripts/chaos.py``, :mod:`hatui.lab.chaos_run`) must judge hatui
+The chaos run (``scripts/chaos.py``, :mod:`hatui.lab.host.chaos_run`) must judge hatui
 against what really happened, so the truth comes from outside hatui: each
 node's DRBD emulator (role, disk, connection, suspended I/O, whether the
 filesystem holds the device open) sampled every :data:`SAMPLE_EVERY` seconds

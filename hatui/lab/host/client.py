@@ -2,7 +2,7 @@
 
 Write mode::
 
-    python -m hatui.lab.client --target HOST:PORT [--interval 0.05] [--duration S] [--out FILE] [--start-seq N]
+    python -m hatui.lab.host.client --target HOST:PORT [--interval 0.05] [--duration S] [--out FILE] [--start-seq N]
 
 writes ``rec-000001``, ``rec-000002``, ... (value ``seq=N,t=SEND_TIME``) with the NFS
 stand-in's line protocol (``WRITE key value`` → ``OK key``), one TCP connection
@@ -17,13 +17,13 @@ event on stdout (and appended to ``--out``)::
 An outage window runs from the first failed attempt after the last success to
 the next success. Verify mode::
 
-    python -m hatui.lab.client --target HOST:PORT --verify FILE
+    python -m hatui.lab.host.client --target HOST:PORT --verify FILE
 
 reads back every acked seq in FILE (``READ key``) and prints
 ``{"event":"verify","acked":N,"lost":[...],"ok":bool}``; exit 0 when nothing is lost.
 Probe mode::
 
-    python -m hatui.lab.client --target HOST:PORT --probe SECONDS
+    python -m hatui.lab.host.client --target HOST:PORT --probe SECONDS
 
 writes one record (``probe-0``) again and again until it is acked or SECONDS
 pass, and prints ``{"event":"probe","ok":bool,"seconds":X,"attempts":N}``: whether
@@ -243,7 +243,7 @@ def _emitter(out: TextIO | None) -> Callable[[dict], None]:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point (see the module docstring)."""
-    p = argparse.ArgumentParser(prog="python -m hatui.lab.client", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m hatui.lab.host.client", description=__doc__.split("\n")[0])
     p.add_argument("--target", required=True, help="HOST:PORT (the VIP and the NFS stand-in's port)")
     p.add_argument("--interval", type=float, default=0.05)
     p.add_argument("--duration", type=float, default=None)

@@ -40,10 +40,10 @@ from __future__ import annotations
 import signal
 import time
 
-from hatui.lab import netns, topology
-from hatui.lab.lab import NAMES, Lab
-from hatui.lab.netns import LabError
-from hatui.lab.node_setup import PY, boot, reboot_cleanup, wait_for
+from hatui.lab.host import netns, topology
+from hatui.lab.host.lab import NAMES, Lab
+from hatui.lab.host.netns import LabError
+from hatui.lab.host.node_setup import PY, boot, reboot_cleanup, wait_for
 
 KINDS = ("crash", "restore", "cut-link", "heal-link", "partition", "heal", "stop-service", "start-service", "stop-keepalived",
          "start-keepalived", "block-vrrp", "unblock-vrrp", "split-brain", "hang", "unhang", "drop", "kill-service")
@@ -153,7 +153,7 @@ def _pid_file(path) -> int:
 
 
 def _drbd(node: str, *args: str) -> None:
-    netns.node_run(node, [PY, "-m", "hatui.lab.drbd_cli", *args], timeout=10)
+    netns.node_run(node, [PY, "-m", "hatui.lab.drbd.cli", *args], timeout=10)
 
 
 def _split_brain(lab: Lab) -> str:

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from string import Template
 
-KIT_DIR = Path(__file__).resolve().parents[2] / "scripts" / "node"
+KIT_DIR = Path(__file__).resolve().parents[3] / "scripts" / "node"
 TEMPLATE = "keepalived.conf.in"
 FENCING_TEMPLATE = "drbd-fencing.res.in"
 FENCE_HANDLER = "hatui-fence-peer"
@@ -208,7 +208,7 @@ def render_kit_conf(**settings: object) -> str:
     if unknown:
         raise KitError(f"unknown kit.conf setting(s): {', '.join(unknown)} (known: {', '.join(_KIT_SETTINGS)})")
     lines = ["# hatui node kit settings, sourced by hatui-notify and hatui-check (as root).",
-             "# Written by hatui.lab.kit.render_kit_conf; see scripts/node/hatui-kit.conf.example."]
+             "# Written by hatui.lab.host.kit.render_kit_conf; see scripts/node/hatui-kit.conf.example."]
     for name, (check, default) in _KIT_SETTINGS.items():
         value = settings.get(name, default)
         if value is None:

@@ -1,7 +1,7 @@
 """``hatui lab up|down|status|fault``: the network-namespace pair with real sshd and keepalived.
 
-``up`` builds the pair (see :mod:`hatui.lab.topology` for the network and
-:mod:`hatui.lab.node_setup` for a node), boots both nodes and lets keepalived
+``up`` builds the pair (see :mod:`hatui.lab.host.topology` for the network and
+:mod:`hatui.lab.host.node_setup` for a node), boots both nodes and lets keepalived
 and the node kit elect vm2 and bring its stack up on their own, then writes a
 hatui config (``LAB_DIR/config.toml``) and known_hosts for it. Everything the
 lab makes is listed in ``LAB_DIR/lab.json`` as it is made, so ``down`` can
@@ -18,10 +18,11 @@ import signal
 import time
 from pathlib import Path
 
-from hatui.lab import netns, topology
-from hatui.lab.netns import LabError
-from hatui.lab.node_setup import (BACKING_DISK, HOST_MOUNT_POINTS, PY, NodeFiles, boot, check_host_paths, node_env_for,
-                                  prepare_disk, reboot_cleanup, setup_mounts, sshd_config, wait_for, write_wrappers)
+from hatui.lab.host import netns, topology
+from hatui.lab.host.netns import LabError
+from hatui.lab.host.node_setup import (BACKING_DISK, HOST_MOUNT_POINTS, PY, NodeFiles, boot, check_host_paths,
+                                       node_env_for, prepare_disk, reboot_cleanup, setup_mounts, sshd_config, wait_for,
+                                       write_wrappers)
 
 DEFAULT_DIR = Path("/var/lib/hatui-lab")
 NAMES = tuple(n.name for n in topology.NODES)
@@ -176,7 +177,7 @@ class Lab:
         return out
 
     def _write_node_files(self, node: topology.LabNode, files: NodeFiles, keys: dict[str, str]) -> None:
-        from hatui.lab import kit
+        from hatui.lab.host import kit
 
         etc = files.sub("etc")
         etc.mkdir(parents=True, exist_ok=True)
@@ -226,7 +227,7 @@ class Lab:
 
     def drbd_state(self, name: str) -> dict:
         """The node's DRBD emulator state (its ``state`` op), {} when it does not answer."""
-        from hatui.lab.drbd_api import request
+        from hatui.lab.drbd.api import request
 
         try:
             return request(str(self.files(name).lab_run / "drbd.sock"), {"op": "state"}, timeout=2.0)
@@ -296,7 +297,7 @@ class Lab:
         log.parent.mkdir(parents=True, exist_ok=True)
         log.unlink(missing_ok=True)
         vip = topology.VIP.split("/")[0]
-        pid = netns.node_spawn(topology.CLIENT_NS, [PY, "-m", "hatui.lab.client", "--target", f"{vip}:2049",
+        pid = netns.node_spawn(topology.CLIENT_NS, [PY, "-m", "hatui.lab.host.client", "--target", f"{vip}:2049",
                                                     "--interval", str(interval), "--out", str(log),
                                                     "--start-seq", str(start_seq)],
                                log=self.dir / "client" / "client.stderr")

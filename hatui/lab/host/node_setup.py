@@ -29,13 +29,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hatui.lab import netns, topology
+from hatui.lab.host import netns, topology
 from hatui.lab.node_env import NodeEnv, UnitSpec
 
 DISK_MIB = 256  # a sparse image: the host's disk holds only what is written
 BYTES_PER_INODE = 2048  # the emulator keeps a file per block key: a 120-round chaos run writes ~20k of them
 PY = sys.executable
-HATUI_ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding the hatui package
+HATUI_ROOT = str(Path(__file__).resolve().parents[3])  # the folder holding the hatui package
 
 # in-node path -> host subfolder of LAB_DIR/<node> (bind mounts)
 BINDS = {
@@ -53,12 +53,12 @@ HOST_MOUNT_POINTS = ("/etc/hatui-lab", "/etc/hatui", "/var/lib/hatui", DISK_MOUN
 BACKING_DISK = "/run/hatui-lab/vdb"  # the loop device, bind-mounted so both nodes show it at one path
 
 WRAPPERS = {
-    "drbdadm": "hatui.lab.drbd_cli drbdadm",
-    "drbdsetup": "hatui.lab.drbd_cli drbdsetup",
-    "systemctl": "hatui.lab.systemctl",
-    "exportfs": "hatui.lab.exportfs",
-    "mount": "hatui.lab.mount_cmd mount",
-    "umount": "hatui.lab.mount_cmd umount",
+    "drbdadm": "hatui.lab.drbd.cli drbdadm",
+    "drbdsetup": "hatui.lab.drbd.cli drbdsetup",
+    "systemctl": "hatui.lab.node.systemctl",
+    "exportfs": "hatui.lab.node.exportfs",
+    "mount": "hatui.lab.node.mount_cmd mount",
+    "umount": "hatui.lab.node.mount_cmd umount",
 }
 
 
@@ -146,9 +146,9 @@ def node_env_for(node: topology.LabNode, names: tuple[str, str]) -> NodeEnv:
     peer = topology.peer(node.name)
     fast = {"PYTHONPATH": HATUI_ROOT}  # with -S: standard library and hatui only, quicker to start
     units = {
-        "nfs-server.service": UnitSpec(argv=(PY, "-S", "-m", "hatui.lab.nfs_standin"), env=fast,
+        "nfs-server.service": UnitSpec(argv=(PY, "-S", "-m", "hatui.lab.node.nfs_standin"), env=fast,
                                        description="NFS server (lab stand-in)", ready_file="/run/hatui-lab/nfs.ready"),
-        "airflow-dag-processor.service": UnitSpec(argv=(PY, "-S", "-m", "hatui.lab.dag_standin"), env=fast,
+        "airflow-dag-processor.service": UnitSpec(argv=(PY, "-S", "-m", "hatui.lab.node.dag_standin"), env=fast,
                                                   description="Airflow DAG processor (lab stand-in)",
                                                   ready_file="/run/hatui-lab/dag.ready"),
         # --vrrp: only the VRRP subsystem (the LVS checker needs ip_vs, which the lab does not use).
@@ -271,7 +271,7 @@ def reboot_cleanup(files: NodeFiles) -> None:
 def boot(files: NodeFiles, *, start_keepalived: bool = True) -> None:
     """Start the node's programs as its boot would: DRBD, sshd, keepalived (services stay to the kit)."""
     name = files.name
-    netns.node_spawn(name, [PY, "-m", "hatui.lab.drbd_daemon"], log=files.log("drbd.log"))
+    netns.node_spawn(name, [PY, "-m", "hatui.lab.drbd.daemon"], log=files.log("drbd.log"))
     try:
         wait_for(lambda: (files.lab_run / "drbd.sock").exists(), 10, "")
     except netns.LabError:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hatui.lab import netns, topology
-from hatui.lab.faults import BLACKHOLE_MAC
-from hatui.lab.lab import NAMES, Lab
+from hatui.lab.host import netns, topology
+from hatui.lab.host.faults import BLACKHOLE_MAC
+from hatui.lab.host.lab import NAMES, Lab
 
-PROGRAMS = {"sshd": "sshd", "keepalived": "keepalived", "drbd": "hatui.lab.drbd_daemon",
-            "nfs": "hatui.lab.nfs_standin", "dag": "hatui.lab.dag_standin"}
+PROGRAMS = {"sshd": "sshd", "keepalived": "keepalived", "drbd": "hatui.lab.drbd.daemon",
+            "nfs": "hatui.lab.node.nfs_standin", "dag": "hatui.lab.node.dag_standin"}
 
 
 def _cmdline(pid: int) -> str:

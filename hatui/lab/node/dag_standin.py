@@ -1,4 +1,4 @@
-"""``python -m hatui.lab.dag_standin [--interval S]``: the lab's Airflow DAG processor stand-in.
+"""``python -m hatui.lab.node.dag_standin [--interval S]``: the lab's Airflow DAG processor stand-in.
 
 What matters for failover is that it needs the replicated filesystem and keeps
 using it: it refuses to start (exit 1) without the mount, then every
@@ -9,7 +9,7 @@ the mount point and writes ``dag-processed`` = that count. Ready file:
 exit). SIGTERM/SIGINT → exit 0 at once; mount gone → exit 2. A DRBD API error is
 logged and retried on the next tick (the device may be briefly busy).
 Its working directory is the mount point (the DAGs folder), so ``umount`` is
-refused while it runs. ``HATUI_LAB_ASSUME_MOUNTED=1``: see :func:`hatui.lab.nfs_standin.mounted`.
+refused while it runs. ``HATUI_LAB_ASSUME_MOUNTED=1``: see :func:`hatui.lab.node.nfs_standin.mounted`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import signal
 import sys
 import time
 
-from hatui.lab import drbd_api
-from hatui.lab.nfs_standin import count_records, mounted, ready_path
+from hatui.lab.drbd import api as drbd_api
+from hatui.lab.node.nfs_standin import count_records, mounted, ready_path
 from hatui.lab.node_env import NodeEnv, load_node_env
 
 

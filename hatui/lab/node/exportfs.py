@@ -1,4 +1,4 @@
-"""``python -m hatui.lab.exportfs [-v|-a|-r|-ra|-u ...]``: exportfs for a lab node.
+"""``python -m hatui.lab.node.exportfs [-v|-a|-r|-ra|-u ...]``: exportfs for a lab node.
 
 ``-v`` prints the node's exports (``env.exports``) in nfs-utils' verbose layout
 (:func:`hatui.emulator.tool_text.exportfs_v`, the demo's renderer) while the NFS
@@ -14,7 +14,7 @@ import os
 import sys
 
 from hatui.emulator import tool_text
-from hatui.lab import unit_runner
+from hatui.lab.node import unit_runner
 from hatui.lab.node_env import NodeEnv, load_node_env
 
 

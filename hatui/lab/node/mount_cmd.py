@@ -18,7 +18,7 @@ import os
 import subprocess
 import sys
 
-from hatui.lab.drbd_api import request
+from hatui.lab.drbd.api import request
 from hatui.lab.node_env import is_mountpoint, load_node_env
 
 REAL_MOUNT, REAL_UMOUNT = "/usr/bin/mount", "/usr/bin/umount"
@@ -77,7 +77,7 @@ def umount(args: list[str]) -> int:
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("mount", "umount"):
-        sys.stderr.write("usage: python -m hatui.lab.mount_cmd mount|umount ARGS...\n")
+        sys.stderr.write("usage: python -m hatui.lab.node.mount_cmd mount|umount ARGS...\n")
         return 2
     try:
         return mount(argv[1:]) if argv[0] == "mount" else umount(argv[1:])

@@ -1,4 +1,4 @@
-"""``python -m hatui.lab.nfs_standin``: the lab's NFS server stand-in (there is no kernel nfsd here).
+"""``python -m hatui.lab.node.nfs_standin``: the lab's NFS server stand-in (there is no kernel nfsd here).
 
 It serves what a client needs to see failover as an NFS client would: a TCP
 port (``env.nfs_port``, 2049 on a node) behind the VIP that accepts writes only
@@ -35,7 +35,7 @@ import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from hatui.lab import drbd_api
+from hatui.lab.drbd import api as drbd_api
 from hatui.lab.node_env import NodeEnv, is_mountpoint, load_node_env
 
 MOUNT_CHECK_S = 0.2  # how fast a lost mount is noticed

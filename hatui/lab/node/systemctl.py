@@ -1,4 +1,4 @@
-"""``python -m hatui.lab.systemctl ARGS``: a systemctl for the lab node's units (``env.units``).
+"""``python -m hatui.lab.node.systemctl ARGS``: a systemctl for the lab node's units (``env.units``).
 
 The lab has no systemd, but hatui and the node kit talk to systemctl, so this
 speaks its verbs with its outputs, messages and exit codes:
@@ -8,7 +8,7 @@ speaks its verbs with its outputs, messages and exit codes:
 * ``show [-p A,B] [--value] UNIT...`` KEY=VALUE blocks (:mod:`hatui.emulator.tool_text`, as the demo prints)
 * ``status UNIT...`` (exit 0 active, 3 not, 4 unknown), ``list-units``, ``reset-failed``, ``daemon-reload``
 
-How units run (supervisor, state files, locks, readiness) is in :mod:`hatui.lab.unit_runner`.
+How units run (supervisor, state files, locks, readiness) is in :mod:`hatui.lab.node.unit_runner`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 import time
 
 from hatui.emulator import tool_text
-from hatui.lab import unit_runner as runner
+from hatui.lab.node import unit_runner as runner
 from hatui.lab.node_env import NodeEnv, load_node_env
 
 VALUE_OPTS = ("-p", "--property", "-n", "--lines", "-t", "--type", "--state", "-o", "--output")
