@@ -1,6 +1,6 @@
 """Fleet commands on the command line: ``status --all``, ``--pair NAME``, ``serve``, ``history``, ``demo --pairs``.
 
-Registered on the ``hatui`` group by :func:`register` (two lines in :mod:`hatui.cli`), so
+Registered on the ``hatui`` group by :func:`register` (in :mod:`hatui.cli`), so
 the single-pair commands stay as they are: ``--all`` and ``--pair`` are added to the
 existing ``status`` command, ``--pair`` to every command that acts on one pair, and
 ``--pairs`` to ``demo``; each wrapper hands over to the original command when its new
@@ -105,7 +105,7 @@ def _demo_before(kwargs: dict, pairs: int | None) -> bool:
         from hatui.demo.fleet import run_headless_fleet
 
         sys.exit(run_headless_fleet(pairs, folder, state / "fleet-keys", kwargs["time_scale"]))
-    from hatui.cli import open_console
+    from hatui.cli.console import open_console
     from hatui.demo.fleet import FleetThread
 
     fleet = FleetThread(pairs, folder, state / "fleet-keys", kwargs["time_scale"])

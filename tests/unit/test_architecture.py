@@ -40,3 +40,53 @@ def test_no_module_over_400_lines() -> None:
         if (n := len(p.read_text().splitlines())) > 400
     }
     assert not too_long, too_long
+
+
+def _cycles(graph) -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan), i.e. import cycles."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph.find_modules_directly_imported_by(v):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while (w := stack.pop()) != v:
+                group.append(w)
+            if group:
+                found.append(sorted([v, *group]))
+
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    return found
+
+
+def test_no_import_cycles() -> None:
+    """Imports written anywhere (inside functions and under TYPE_CHECKING too) form no cycle."""
+    import sys as _sys
+
+    import grimp
+
+    _sys.setrecursionlimit(max(_sys.getrecursionlimit(), 10000))
+    assert _cycles(grimp.build_graph("hatui")) == []
+
+
+def test_cycle_finder_finds_a_cycle() -> None:
+    class Graph:
+        modules = {"a", "b", "c"}
+        edges = {"a": {"b"}, "b": {"a"}, "c": {"a"}}
+
+        def find_modules_directly_imported_by(self, m: str) -> set[str]:
+            return self.edges[m]
+
+    assert _cycles(Graph()) == [["a", "b"]]
