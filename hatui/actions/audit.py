@@ -1,8 +1,8 @@
 """The audit log: append-only JSONL of every action, refused or run.
 
 One file, ``paths.state_dir()/audit.jsonl``, one JSON object per line, each
-with the local user and host, the time, the action and an ``action_id``
-grouping the lines of one run:
+with the local user and host, the time, the action, the pair acted on
+(``cluster``: its ``cluster.name``) and an ``action_id`` grouping the lines of one run:
 
 * ``refused``: the plan and every refusal (guards, confirmation mismatch, lock);
 * ``start``: the plan (every step and command) and the confirmation typed;
@@ -50,8 +50,10 @@ def excerpt(text: str, limit: int = EXCERPT) -> str:
 class AuditLog:
     """Appends records for one action; every record carries who, where and when."""
 
-    def __init__(self, action: str, *, path: str | os.PathLike[str] | None = None, action_id: str | None = None) -> None:
+    def __init__(self, action: str, *, cluster: str | None = None, path: str | os.PathLike[str] | None = None,
+                 action_id: str | None = None) -> None:
         self.action = action
+        self.cluster = cluster  # the pair acted on (its cluster.name): ties the run to a pair in a fleet
         self.path = Path(path) if path is not None else audit_path()
         self.action_id = action_id or f"{int(time.time())}-{secrets.token_hex(3)}"
         try:
@@ -68,6 +70,8 @@ class AuditLog:
         """
         rec = {"ts": time.time(), "user": self.user, "host": self.host, "action": self.action,
                "action_id": self.action_id, "event": event, **fields}
+        if self.cluster is not None:
+            rec["cluster"] = self.cluster
         line = (json.dumps(rec, sort_keys=True, default=str) + "\n").encode("utf-8")
         try:
             fd, created = paths.open_private(self.path, os.O_RDWR | os.O_APPEND)

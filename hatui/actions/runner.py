@@ -176,7 +176,7 @@ class ActionRunner:
 
     async def run(self, plan: Plan, *, confirm: str | None, on_event: EventCallback | None = None) -> RunResult:
         """Confirm, preflight again, lock both nodes, then run every step in order."""
-        run = _Run(plan, AuditLog(plan.kind))
+        run = _Run(plan, AuditLog(plan.kind, cluster=self.config.cluster.name))
         refusals: list[Refusal] = []
         if confirm != plan.confirm_node:
             refusals.append(Refusal("confirmation", f"confirmation {confirm!r} does not match {plan.confirm_node!r}",

@@ -107,7 +107,7 @@ async def _drive(opts: dict, kind: str, build, *, dry_run: bool, confirm: str | 
     from hatui.snapshot.poller import ClusterPoller
 
     config = load_config(opts["config_path"])
-    audit = AuditLog(kind)
+    audit = AuditLog(kind, cluster=config.cluster.name)
     poller = ClusterPoller(config)
     session = ActionSession(config, poller.transports, poller, read_only=bool(opts.get("read_only")))
     try:

@@ -59,6 +59,7 @@ def lock_break(opts, node):
         sys.exit(EXIT_REFUSED)
 
     async def brk(config, locks):
+        audit.cluster = config.cluster.name
         if node not in config.node_names:
             click.echo(f"hatui: no node named {node!r} (one of {', '.join(config.node_names)})", err=True)
             return EXIT_REFUSED

@@ -78,6 +78,7 @@ async def test_failed_step_stops_the_plan_and_retry_completes(state_dir):
     failed_cmd = [r for r in audit if r["event"] == "command" and r["exit_status"] is None]
     assert failed_cmd and "dropped" in failed_cmd[0]["error"]
     assert all(r["user"] and r["host"] for r in audit)
+    assert {r["cluster"] for r in audit} == {cluster.config.cluster.name}, "every record names the pair acted on"
 
 
 @pytest.mark.asyncio

@@ -173,6 +173,8 @@ def test_audit_runs_recorded_once_and_attributed_only_when_certain(tmp_path) -> 
     ]
     assert audit_pairs(records, {"alpha": a, "beta": b}) == {"1-a": "alpha", "2-b": "alpha"}
     assert audit_pairs(records, {"alpha": a, "alpha2": a}) == {}  # ambiguous: not guessed
+    named = [dict(r, cluster="alpha2") for r in records]  # hatui writes the pair's name: no guessing needed
+    assert audit_pairs(named, {"alpha": a, "alpha2": a}) == {"1-a": "alpha2", "2-b": "alpha2"}
     conn = store.connect(tmp_path / "h.sqlite")
     rec = Recorder(conn)
     assert rec.audit(records, {"alpha": a, "beta": b}) == 3
