@@ -3,15 +3,16 @@
 Sources, best first: ``drbdsetup status --json`` (DRBD 9), ``drbdadm status``
 text, ``/proc/drbd`` (DRBD 8.4) and the ``drbdsetup events2`` stream. Layouts
 follow drbd-utils ``user/v9/drbdsetup.c`` (``*_status_json``, ``*_status``,
-``print_peer_device_statistics``) and ``wrap_printf.c``. All functions are
-pure and never raise: unreadable input gives a report with ``error`` set.
+``print_peer_device_statistics``) and ``wrap_printf.c``; events2 lives in
+:mod:`hatui.probes.events2`. All functions are pure and never raise:
+unreadable input gives a report with ``error`` set.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable
+from typing import Any
 
 from hatui.probes.drbd_fields import (
     add_fields,
@@ -25,15 +26,14 @@ from hatui.probes.drbd_fields import (
     to_text,
     tree_resource,
 )
-from hatui.probes.records import DrbdConnection, DrbdDevice, DrbdPeerDevice, DrbdReport, DrbdResource, Events2Event
+from hatui.probes.events2 import drbd_report_from_events2, parse_events2_line
+from hatui.probes.records import DrbdConnection, DrbdDevice, DrbdPeerDevice, DrbdReport, DrbdResource
 from hatui.states import ConnectionState, DiskState, ReplicationState, Role, is_known
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _NONE_MARK = "No currently configured DRBD found"
-_EVENT_KINDS = frozenset({"exists", "create", "change", "destroy", "call", "response"})
 # The object word has no colon, so a status-text resource named "change" is not an event.
-_EVENT_LINE = re.compile(r"^(?:\d\S*\s+)?(?:exists|create|change|destroy|call|response)\s+[^\s:]+(?:\s|$)")
-_TIMESTAMP = re.compile(r"^\d[\d\-:T.+Z]*$")
+_EVENT_LINE = re.compile(r"^(?:\d\S*\s+)?(?:exists|create|change|destroy|call|response|rename)\s+[^\s:]+(?:\s|$)")
 _PROC_MINOR = re.compile(r"^\s*(\d+):\s+cs:(\S+)(.*)$")
 # drbdsetup prints this when it has no rate sample yet (no real ETA).
 _NO_ETA = 987654321
@@ -89,23 +89,26 @@ def _dicts(value: Any) -> list[dict]:
 
 def _json_tree(res: dict) -> dict:
     """A JSON resource renamed into drbdsetup's field words, for :func:`tree_resource`."""
-    suspended = res.get("suspended")
     return {
         "name": to_text(res.get("name")),
         "f": {
             "role": res.get("role"),
-            "suspended": ("yes" if suspended else "no") if isinstance(suspended, bool) else None,
+            "suspended": res.get("suspended"),  # JSON says only whether, not why
+            "may_promote": res.get("may_promote", res.get("may-promote")),
+            "promotion_score": res.get("promotion_score", res.get("promotion-score")),
         },
         # drbdsetup already halves sectors to KiB for "size" and "out-of-sync"
         "dev": [
             {"f": {"volume": d.get("volume"), "minor": d.get("minor"), "disk": d.get("disk-state"),
-                   "size": d.get("size")}}
+                   "size": d.get("size"), "quorum": d.get("quorum"), "client": d.get("client"),
+                   "blocked": d.get("blocked")}}
             for d in _dicts(res.get("devices"))
         ],
         "conn": [
             {
                 "name": to_text(c.get("name")),
-                "f": {"connection": c.get("connection-state"), "role": c.get("peer-role")},
+                "f": {"connection": c.get("connection-state"), "role": c.get("peer-role"),
+                      "congested": c.get("congested"), "peer-node-id": c.get("peer-node-id")},
                 "pd": [{"f": _json_peer_fields(pd)} for pd in _dicts(c.get("peer_devices"))],
             }
             for c in _dicts(res.get("connections"))
@@ -136,6 +139,7 @@ def _json_peer_fields(pd: dict) -> dict[str, Any]:
     return {
         "volume": pd.get("volume"), "replication": pd.get("replication-state"),
         "peer-disk": pd.get("peer-disk-state"), "done": percent, "out-of-sync": oos, "eta": eta, "dbdt1": speed,
+        "peer-client": pd.get("peer-client"), "resync-suspended": pd.get("resync-suspended"),
     }
 
 
@@ -246,96 +250,5 @@ def _proc_resource(m: dict) -> DrbdResource:
     )
 
 
-# --- drbdsetup events2 --------------------------------------------------------------
-
-
-def parse_events2_line(line: str) -> Events2Event | None:
-    """Parse one ``drbdsetup events2`` line; None for a blank line.
-
-    Accepts an optional leading timestamp (``--timestamps``). ``exists -`` marks
-    the end of the initial dump. Words without a colon are kept with value "".
-    """
-    try:
-        tokens = _ANSI.sub("", line or "").split()
-        if not tokens:
-            return None
-        timestamp = None
-        if tokens[0] not in _EVENT_KINDS and len(tokens) > 1 and _TIMESTAMP.match(tokens[0]):
-            timestamp = tokens.pop(0)
-        kind = tokens[0]
-        obj = tokens[1] if len(tokens) > 1 else ""
-        fields: dict[str, str] = {}
-        for token in tokens[2:]:
-            key, _, value = token.partition(":")
-            fields[key] = value
-        end = kind == "exists" and obj == "-"
-        return Events2Event(kind=kind, object=obj, fields=fields, timestamp=timestamp, end_of_initial_dump=end)
-    except Exception:
-        return None
-
-
-@never_raises("events2")
-def drbd_report_from_events2(lines: Iterable[str]) -> DrbdReport:
-    """Fold an events2 dump or stream into the current state (source "events2").
-
-    Later events overwrite fields of earlier ones; ``destroy`` removes the
-    object. Objects are keyed by resource name, volume and peer-node-id.
-    """
-    if isinstance(lines, str):
-        lines = lines.splitlines()
-    state: dict[str, dict] = {}
-    seen = 0
-    for line in lines:
-        event = parse_events2_line(line if isinstance(line, str) else "")
-        if event is None:
-            continue
-        if event.kind in _EVENT_KINDS:
-            seen += 1
-            _fold(state, event)
-    if not state and not seen:
-        return error_report("no drbdsetup events2 lines")
-    resources = tuple(tree_resource(_events_tree(n, r), False) for n, r in state.items())
-    return DrbdReport(source="events2", resources=resources)
-
-
-def _fold(state: dict[str, dict], event: Events2Event) -> None:
-    f = event.fields
-    name = f.get("name")
-    if not name or event.object not in ("resource", "device", "connection", "peer-device"):
-        return  # helper calls, paths and the "exists -" marker change no state
-    destroy = event.kind == "destroy"
-    if event.object == "resource" and destroy:
-        state.pop(name, None)
-        return
-    res = state.setdefault(name, {"f": {}, "dev": {}, "conn": {}})
-    peer = f.get("peer-node-id") or f.get("conn-name") or ""
-    volume = f.get("volume", "0")
-    if event.object == "resource":
-        res["f"].update(f)
-        return
-    if event.object == "device":
-        table, key = res["dev"], volume
-    elif event.object == "connection":
-        table, key = res["conn"], peer
-    else:
-        table, key = res["conn"].setdefault(peer, {"f": {}, "pd": {}})["pd"], volume
-    if destroy:
-        table.pop(key, None)
-        return
-    if event.object == "connection":
-        table.setdefault(key, {"f": {}, "pd": {}})["f"].update(f)
-    else:
-        table.setdefault(key, {}).update(f)
-
-
-def _events_tree(name: str, res: dict) -> dict:
-    """The folded events2 state in the shape :func:`tree_resource` reads."""
-    return {
-        "name": name,
-        "f": res["f"],
-        "dev": [{"f": d} for d in res["dev"].values()],
-        "conn": [
-            {"name": c["f"].get("conn-name", ""), "f": c["f"], "pd": [{"f": p} for p in c["pd"].values()]}
-            for c in res["conn"].values()
-        ],
-    }
+__all__ = ["drbd_report_from_events2", "parse_drbd", "parse_drbd_json", "parse_drbd_status_text",
+           "parse_events2_line", "parse_proc_drbd"]

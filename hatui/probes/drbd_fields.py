@@ -13,8 +13,8 @@ import math
 import re
 from typing import Any, Callable
 
-from hatui.probes.records import DrbdConnection, DrbdDevice, DrbdPeerDevice, DrbdReport, DrbdResource
-from hatui.states import ConnectionState, DiskState, ReplicationState, Role
+from hatui.probes.records import DrbdConnection, DrbdDevice, DrbdPath, DrbdPeerDevice, DrbdReport, DrbdResource
+from hatui.states import ConnectionState, DiskState, ReplicationState, Role, is_known
 
 
 def one_line(text: str, limit: int = 200) -> str:
@@ -62,6 +62,25 @@ def to_state(enum: Any, raw: Any) -> Any:
     if raw is None or isinstance(raw, (dict, list)):
         return None
     return enum.parse(raw)
+
+
+def to_bool(value: Any) -> bool | None:
+    """yes/no, true/false (JSON or text) → bool; anything else (absent, "unknown") → None."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return {"yes": True, "true": True, "no": False, "false": False}.get(value.strip().lower())
+    return None
+
+
+def to_reason(value: Any) -> str | None:
+    """A "no or why" field (``suspended``, ``resync-suspended``, ``blocked``): "no", the reasons, or None."""
+    if isinstance(value, bool):
+        return "no" if value is False else None  # JSON says only *that*, not why
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    return "no" if text in ("no", "false") else text
 
 
 def error_report(message: str) -> DrbdReport:
@@ -171,6 +190,9 @@ def tree_resource(res: dict, implied: bool) -> DrbdResource:
             minor=to_int(d["f"].get("minor")),
             disk=to_state(DiskState, d["f"].get("disk")),
             size_kib=to_int(d["f"].get("size")),
+            quorum=to_bool(d["f"].get("quorum")),
+            client=_client(d["f"]),
+            blocked=to_reason(d["f"].get("blocked")),
         )
         for i, d in enumerate(res["dev"])
     )
@@ -190,18 +212,39 @@ def tree_resource(res: dict, implied: bool) -> DrbdResource:
         )
         connections.append(
             DrbdConnection(
-                peer=c["name"], connection=conn, peer_role=to_state(Role, cf.get("role")), peer_devices=peer_devices
+                peer=c["name"], connection=conn, peer_role=to_state(Role, cf.get("role")), peer_devices=peer_devices,
+                congested=to_bool(cf.get("congested")), peer_node_id=to_int(cf.get("peer-node-id")),
+                paths=tuple(_path(p) for p in c.get("paths", ())),
             )
         )
-    suspended = f.get("suspended")
+    suspended = to_reason(f.get("suspended"))
+    if suspended is None and implied and f.get("suspended") is None:
+        suspended = "no"  # the text prints suspended: only while suspended
     return DrbdResource(
         name=res["name"],
         role=to_state(Role, f.get("role")),
         devices=devices,
         connections=tuple(connections),
-        suspended=(False if implied else None) if suspended is None else suspended != "no",
-        suspended_reason=suspended if suspended not in (None, "no", "yes") else None,
+        suspended=None if suspended is None and f.get("suspended") is None else suspended != "no",
+        suspended_reason=suspended if suspended not in (None, "no", "yes", "true") else None,
+        may_promote=to_bool(f.get("may_promote", f.get("may-promote"))),
+        promotion_score=to_int(f.get("promotion_score", f.get("promotion-score"))),
     )
+
+
+def _client(f: dict[str, Any]) -> bool | None:
+    """client:yes/no; a device with a disk state other than Diskless is no client."""
+    client = to_bool(f.get("client"))
+    disk = to_state(DiskState, f.get("disk"))
+    if client is None and disk is not None and disk != DiskState.DISKLESS and is_known(disk):
+        return False
+    return client
+
+
+def _path(p: dict) -> DrbdPath:
+    f = p["f"]
+    return DrbdPath(local=to_text(f.get("local")), peer=to_text(f.get("peer")),
+                    established=to_bool(f.get("established")))
 
 
 def field_peer_device(
@@ -219,4 +262,6 @@ def field_peer_device(
         out_of_sync_kib=to_int(f.get("out-of-sync")),
         eta_seconds=to_float(f.get("eta")),
         speed_kib_s=speed * 1024 if speed is not None else None,
+        peer_client=to_bool(f.get("peer-client")),
+        resync_suspended=to_reason(f.get("resync-suspended")),
     )

@@ -40,6 +40,15 @@ class DrbdPeerDevice:
     out_of_sync_kib: int | None = None
     eta_seconds: float | None = None  # only /proc/drbd reports it; else derived later
     speed_kib_s: float | None = None
+    peer_client: bool | None = None  # the peer is an intentionally diskless client (peer-client:yes)
+    resync_suspended: str | None = None  # "no", or why a resync waits: "user", "peer", "dependency" (comma-joined)
+
+
+@dataclass(frozen=True)
+class DrbdPath:
+    local: str  # "ipv4:10.0.0.1:7789" as drbdsetup prints it
+    peer: str
+    established: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,9 @@ class DrbdConnection:
     connection: ConnValue | None
     peer_role: RoleValue | None
     peer_devices: tuple[DrbdPeerDevice, ...] = ()
+    congested: bool | None = None  # the TCP send buffer is more than 80 % full
+    peer_node_id: int | None = None
+    paths: tuple[DrbdPath, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,9 @@ class DrbdDevice:
     minor: int | None
     disk: DiskValue | None
     size_kib: int | None = None
+    quorum: bool | None = None
+    client: bool | None = None  # intentionally diskless (client:yes): Diskless by design, not a failure
+    blocked: str | None = None  # "no", or where I/O is blocked: "upper", "lower", "upper,lower"
 
 
 @dataclass(frozen=True)
@@ -65,7 +80,31 @@ class DrbdResource:
     devices: tuple[DrbdDevice, ...] = ()
     connections: tuple[DrbdConnection, ...] = ()
     suspended: bool | None = None
-    suspended_reason: str | None = None  # "fencing", "user", "no-data", "quorum" (text status only)
+    suspended_reason: str | None = None  # "user", "no-data", "fencing", "quorum" (comma-joined; text and events2)
+    may_promote: bool | None = None  # DRBD's own verdict (events2): promoting now would succeed
+    promotion_score: int | None = None  # 10000 × all disks present + 100 × UpToDate disks + UpToDate replicas
+
+
+@dataclass(frozen=True)
+class HelperCall:
+    """A ``call helper`` / ``response helper`` event: DRBD ran a handler (fence-peer, split-brain …)."""
+
+    resource: str
+    helper: str  # the handler's name, e.g. "fence-peer", "split-brain", "before-resync-target"
+    response: bool  # False: the call (the handler starts); True: its response (it ended)
+    status: int | None = None  # the raw status DRBD reports with the response
+    peer: str | None = None  # conn-name, when the handler is about one connection
+    peer_node_id: int | None = None
+    volume: int | None = None
+    minor: int | None = None
+    timestamp: str | None = None  # the --timestamps prefix, as printed
+
+    @property
+    def exit_code(self) -> int | None:
+        """The handler's exit code: DRBD 9 reports a wait status (code × 256); plain codes are kept."""
+        if self.status is None:
+            return None
+        return self.status >> 8 if self.status >= 256 and self.status & 0xFF == 0 else self.status
 
 
 @dataclass(frozen=True)
@@ -76,6 +115,9 @@ class DrbdReport:
     resources: tuple[DrbdResource, ...] = ()
     version: str | None = None
     error: str | None = None
+    helper_calls: tuple[HelperCall, ...] = ()  # recent handler calls/responses, oldest first (events2)
+    ignored: int = 0  # lines hatui could not read and ignored (malformed or unknown events2 lines)
+    ignored_lines: tuple[str, ...] = ()  # the last few of them, for the details
 
 
 @dataclass(frozen=True)
