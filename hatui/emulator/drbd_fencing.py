@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from hatui.emulator.drbd_base import CONNECTED, OUTDATED, PRIMARY, UPTODATE, CommandResult, DrbdNode, SyncJob
+from hatui.emulator.drbd_events import Events2Stream, emits
 
 DONT_CARE, RESOURCE_ONLY, RESOURCE_AND_STONITH = "dont-care", "resource-only", "resource-and-stonith"
 POLICIES = (DONT_CARE, RESOURCE_ONLY, RESOURCE_AND_STONITH)
@@ -88,6 +89,7 @@ class FencingMixin:
     fencing: FencingConfig
     helper_calls: list[HelperCall]  # handlers to run (when no in-process runner is set)
     run_helper: HelperRunner | None  # in-process handler runner (the demo); None: queue for the driver
+    events: Events2Stream
     public_cut: set[str]  # demo: nodes cut off the public network (the handler cannot reach them)
 
     if TYPE_CHECKING:  # provided by the machine
@@ -121,6 +123,7 @@ class FencingMixin:
 
     # ---- verbs ----------------------------------------------------------------------------
 
+    @emits
     def outdate(self, name: str) -> CommandResult:
         """``drbdadm outdate``: mark this disk as not having the newest data (persisted by the lab)."""
         node = self.nodes[name]
@@ -135,14 +138,17 @@ class FencingMixin:
             self._log(name, "disk( UpToDate -> Outdated )")
         return CommandResult(0)
 
+    @emits
     def resume_io(self, name: str) -> CommandResult:
         """``drbdadm resume-io``: the operator lifts a suspension (after establishing the peer's state)."""
         self._resume(self.nodes[name], "resume-io by the operator")
         return CommandResult(0)
 
+    @emits
     def helper_done(self, call: HelperCall, rc: int) -> None:
         """A handler finished with exit code ``rc``: resume I/O on 4 or 7, keep it suspended otherwise."""
         node = self.nodes[call.node]
+        self.events.helper(call.node, call.helper, rc)
         self._log(call.node, f"helper command: /sbin/drbdadm {call.helper} {self.resource} exit code {rc}")
         if call.helper != "fence-peer" or self.connected(call.node):
             return  # unfence-peer only informs; a connection that came back made fencing moot
@@ -210,6 +216,7 @@ class FencingMixin:
         call = HelperCall(name, helper, self.fencing.handler(helper), self.resource, self.peer(name).name)
         self.helpers.append((self.now, name, helper))
         self._log(name, f"helper command: /sbin/drbdadm {helper} {self.resource}")
+        self.events.helper(name, helper)
         if self.run_helper is not None:
             self.helper_done(call, self.run_helper(self, call))
         else:

@@ -10,7 +10,6 @@ daemon, so both answer hatui with the same text.
 from __future__ import annotations
 
 import json
-import time
 from typing import Protocol
 
 from hatui.emulator.drbd_machine import CONNECTED, DrbdMachine
@@ -115,30 +114,4 @@ def proc_drbd(sim: MachineView, name: str) -> str:
 
 def drbd_events2_now(sim: MachineView, name: str, *, statistics: bool = False, timestamps: bool = False) -> str:
     """``drbdsetup events2 --now [--statistics] [--timestamps]``: the initial dump, ``exists -`` last."""
-    m, d, p = sim.drbd, sim.drbd.node(name), sim.drbd.peer(name)
-    r = m.resource
-    res = f"exists resource name:{r} role:{d.role} suspended:{d.suspended or 'no'}"
-    conn = f"exists connection name:{r} peer-node-id:{p.node_id} conn-name:{p.name} connection:{d.conn} role:{m.peer_role(name)}"
-    dev = f"exists device name:{r} volume:0 minor:{m.minor} disk:{d.disk} client:no quorum:yes"
-    pdev = (f"exists peer-device name:{r} peer-node-id:{p.node_id} conn-name:{p.name} volume:0 "
-            f"replication:{m.replication(name)} peer-disk:{m.peer_disk(name)} peer-client:no resync-suspended:no")
-    if statistics:
-        res += " write-ordering:flush"
-        conn += " congested:no ap-in-flight:0 rs-in-flight:0"
-        dev += (f" size:{m.device_kib} read:0 written:{d.written_kib} al-writes:0 bm-writes:0 "
-                "upper-pending:0 lower-pending:0 al-suspended:no blocked:no")
-        pdev += (f" received:{d.received_kib} sent:{d.sent_kib} out-of-sync:{m.out_of_sync_kib(name)} "
-                 "pending:0 unacked:0")
-        progress = m.sync_progress(name)
-        if progress is not None:
-            pdev += f" done:{progress['done']:.2f} eta:{int(progress['eta_s'])}"
-    lines = [res, conn, dev, pdev, "exists -"]
-    if timestamps:
-        stamp = _iso(sim.wall())
-        lines = [f"{stamp} {line}" for line in lines]
-    return "\n".join(lines) + "\n"
-
-
-def _iso(wall: float) -> str:
-    micro = int(round((wall % 1) * 1_000_000)) % 1_000_000
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(wall)) + f".{micro:06d}+00:00"
+    return "\n".join(sim.drbd.events2_dump(name, statistics=statistics, timestamps=timestamps, wall=sim.wall())) + "\n"

@@ -21,11 +21,13 @@ Model (deliberately small, but faithful where hatui looks):
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 from hatui.emulator.drbd_base import (  # noqa: F401 (re-exported: the machine's vocabulary)
     BACKING_KIB, CONNECTED, CONNECTING, DEFAULT_DEVICE_KIB, DUNKNOWN, ESTABLISHED, INCONSISTENT, KIB_PER_BLOCK, OFF,
     OUTDATED, PRIMARY, SECONDARY, STANDALONE, UNCONNECTED, UNKNOWN, UPTODATE, CommandResult, DrbdNode, SyncJob)
+from hatui.emulator.drbd_events import Events2Stream, dump_lines, emits, iso_timestamp
 from hatui.emulator.drbd_fencing import FencingConfig, FencingMixin, HelperRunner, simulated_fence_peer
 from hatui.emulator.drbd_sync import SyncMixin
 
@@ -62,6 +64,7 @@ class DrbdMachine(SyncMixin, FencingMixin):
         self.now = now
         self.log: list[tuple[float, str, str]] = []  # (time, node, kernel-style message)
         self.helpers: list[tuple[float, str, str]] = []  # (time, node, helper) e.g. split-brain
+        self.events = Events2Stream(self)  # drbdsetup events2 subscribers
         self._fencing_init(fencing, run_helper)  # dont-care unless told: DRBD's default
 
     # ---- queries --------------------------------------------------------------
@@ -124,8 +127,26 @@ class DrbdMachine(SyncMixin, FencingMixin):
     def held_open(self, name: str) -> bool:
         return self.nodes[name].open_count > 0
 
+    # ---- drbdsetup events2 -------------------------------------------------------
+
+    def subscribe(self, callback: Callable[[str], None], *, node: str, timestamps: bool = False,
+                  statistics: bool = False, wall: Callable[[], float] | None = None) -> Callable[[], None]:
+        """Follow ``node``'s ``drbdsetup events2`` after its dump: see :mod:`hatui.emulator.drbd_events`."""
+        return self.events.subscribe(callback, node=node, timestamps=timestamps, statistics=statistics,
+                                     **({"wall": wall} if wall is not None else {}))
+
+    def events2_dump(self, node: str, *, statistics: bool = False, timestamps: bool = False,
+                     wall: float | None = None) -> list[str]:
+        """``drbdsetup events2 --now`` on ``node``: ``exists`` lines then ``exists -`` (no newlines)."""
+        lines = dump_lines(self, node, statistics=statistics)
+        if timestamps:
+            stamp = iso_timestamp(time.time() if wall is None else wall)
+            lines = [f"{stamp} {line}" for line in lines]
+        return lines
+
     # ---- data path ------------------------------------------------------------
 
+    @emits
     def write(self, name: str, key: str, value: str) -> CommandResult:
         """Application write through ``name``'s /dev/drbd0 (must be Primary)."""
         node = self.nodes[name]
@@ -162,6 +183,7 @@ class DrbdMachine(SyncMixin, FencingMixin):
         err += f"Command 'drbdsetup {cmd} {self.resource}' terminated with exit code {rc}\n"
         return CommandResult(rc, stderr=err)
 
+    @emits
     def primary(self, name: str, *, force: bool = False) -> CommandResult:
         node = self.nodes[name]
         if node.role == PRIMARY:
@@ -185,6 +207,7 @@ class DrbdMachine(SyncMixin, FencingMixin):
         node.role = PRIMARY
         return CommandResult(0)
 
+    @emits
     def secondary(self, name: str) -> CommandResult:
         node = self.nodes[name]
         if node.role == SECONDARY:
@@ -194,6 +217,7 @@ class DrbdMachine(SyncMixin, FencingMixin):
         node.role = SECONDARY
         return CommandResult(0)
 
+    @emits
     def connect(self, name: str, *, discard_my_data: bool = False) -> CommandResult:
         node = self.nodes[name]
         node.want_connect = True
@@ -202,6 +226,7 @@ class DrbdMachine(SyncMixin, FencingMixin):
             self._set_conn(node, CONNECTING)
         return CommandResult(0)
 
+    @emits
     def disconnect(self, name: str) -> CommandResult:
         node = self.nodes[name]
         was_connected = node.conn == CONNECTED
@@ -218,6 +243,7 @@ class DrbdMachine(SyncMixin, FencingMixin):
 
     # ---- faults -----------------------------------------------------------------
 
+    @emits
     def cut_link(self, *, immediate: bool = False) -> None:
         """Replication link down; sides notice after ping_timeout (or now)."""
         self.link_up = False
@@ -226,15 +252,18 @@ class DrbdMachine(SyncMixin, FencingMixin):
                 if node.up and node.conn == CONNECTED:
                     self._lose(node, "Network failure (immediate)")
 
+    @emits
     def heal_link(self) -> None:
         self.link_up = True
 
+    @emits
     def crash(self, name: str) -> None:
         """The node dies; its DRBD state is frozen until :meth:`restore`."""
         node = self.nodes[name]
         node.up = False
         node.open_count = 0
 
+    @emits
     def restore(self, name: str) -> None:
         """The node boots again: Secondary, trying to connect, disk as it was."""
         node = self.nodes[name]
@@ -245,6 +274,7 @@ class DrbdMachine(SyncMixin, FencingMixin):
 
     # ---- time -------------------------------------------------------------------
 
+    @emits
     def tick(self, now: float) -> None:
         """Advance to ``now``: notice lost links, reconnect, progress resync."""
         dt = max(0.0, now - self.now)
@@ -263,7 +293,9 @@ class DrbdMachine(SyncMixin, FencingMixin):
                 self._set_conn(node, CONNECTING)
         a, b = self.nodes.values()
         if self._path_ok() and a.conn == CONNECTING and b.conn == CONNECTING:
+            self.events.flush()  # events2 shows each step: Connecting, Connected, the resync's start, its progress
             self._handshake(a, b)
+            self.events.flush()
         self._advance(dt)
 
     def _path_ok(self) -> bool:
@@ -289,6 +321,8 @@ class DrbdMachine(SyncMixin, FencingMixin):
                 for node in (a, b):
                     self._log(node.name, "Split-Brain detected, dropping connection!")
                     self.helpers.append((self.now, node.name, "split-brain"))
+                    self.events.helper(node.name, "split-brain")
+                    self.events.helper(node.name, "split-brain", 0)
                     node.want_connect = False
                     self._set_conn(node, STANDALONE)
                 return

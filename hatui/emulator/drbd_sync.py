@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hatui.emulator.drbd_base import INCONSISTENT, KIB_PER_BLOCK, PRIMARY, UPTODATE, CommandResult, DrbdNode, SyncJob
+from hatui.emulator.drbd_events import emits
 
 
 class SyncMixin:
@@ -33,13 +34,16 @@ class SyncMixin:
         def _log(self, node: str, message: str) -> None: ...  # noqa: E704
         def _sync_finished(self, job: SyncJob) -> None: ...  # noqa: E704
 
+    @emits
     def invalidate(self, name: str) -> CommandResult:
         """Throw away local data: full resync with this node as SyncTarget."""
         return self._start_full(self.peer(name).name, name, "invalidate")
 
+    @emits
     def invalidate_remote(self, name: str) -> CommandResult:
         return self._start_full(name, self.peer(name).name, "invalidate-remote")
 
+    @emits
     def verify(self, name: str) -> CommandResult:
         if not self.connected(name) or self.sync is not None:
             return self._fail(-15, "Need a connection to start verify or resync", 11, "verify")
