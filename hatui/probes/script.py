@@ -20,8 +20,11 @@ prints the files in probe order (the folder is removed on exit). A poll then
 costs about as much as its slowest probe, not the sum of all of them. Where
 ``mktemp`` fails (no writable /tmp), ``_h`` runs each probe in turn instead.
 
-``_ka_json`` asks keepalived for its JSON state dump (signal from
-``keepalived --signum=JSON``) and prints the file once it is written.
+``_ka_json [SIGNAL]`` asks keepalived for its JSON state dump and prints the
+file once it is written. Learning the signal number means running the
+keepalived binary (``keepalived --signum=JSON``, ~15 ms on a real node), so the
+poller learns it once per connection through the :data:`KEEPALIVED_SIGNUM`
+probe and passes it as ``SIGNAL`` afterwards (:func:`keepalived_probes`).
 
 Every alternative is built by hatui from validated config values quoted with
 :func:`shlex.quote`; the demo pair and the lab answer the very same text.
@@ -63,7 +66,8 @@ _done() {{
 }}
 _ka_json() {{
   _pid=$($_P cat {pid_file} 2>/dev/null) || {{ echo "keepalived pid file "{pid_file}" not readable"; return 3; }}
-  _sig=$(keepalived --signum=JSON 2>/dev/null) || {{ echo "keepalived has no JSON support"; return 4; }}
+  _sig=${{1:-$(keepalived --signum=JSON 2>/dev/null)}} || {{ echo "keepalived has no JSON support"; return 4; }}
+  [ -n "$_sig" ] || {{ echo "keepalived has no JSON support"; return 4; }}
   $_P rm -f {json_file}
   $_P kill -s "$_sig" "$_pid" || {{ echo "cannot signal keepalived pid $_pid"; return 5; }}
   _k=0
@@ -75,6 +79,9 @@ _ka_json() {{
 }}
 _init
 """
+
+# The section that reports `keepalived --signum=JSON`, run only while the poller does not know it.
+KEEPALIVED_SIGNUM = "kasig"
 
 _MARK = re.compile(r"^@@hatui:(?P<nonce>[0-9a-f]+):(?P<kind>begin|end):(?P<name>[A-Za-z0-9_.:+-]+?)(?::rc=(?P<rc>-?\d+))?@@$")
 
@@ -98,6 +105,30 @@ class Section:
     @property
     def ok(self) -> bool:
         return self.rc == 0
+
+
+def keepalived_probes(probes: Iterable[Probe], keepalived: str, signal: int | None) -> list[Probe]:
+    """``probes`` with the keepalived dump told its signal number, or (unknown) a probe that learns it.
+
+    ``keepalived`` is the section name of the dump probe (whose alternative is ``_ka_json``).
+    """
+    out = []
+    for probe in probes:
+        if probe.name == keepalived and probe.alternatives == ("_ka_json",):
+            if signal is None:
+                out.append(Probe(KEEPALIVED_SIGNUM, ("keepalived --signum=JSON",)))
+            else:
+                probe = Probe(probe.name, (f"_ka_json {int(signal)}",))
+        out.append(probe)
+    return out
+
+
+def parse_signum(section: Section | None) -> int | None:
+    """The signal number ``keepalived --signum=JSON`` printed (None: not a signal number)."""
+    if section is None or not section.ok:
+        return None
+    text = section.text.strip()
+    return int(text) if text.isdigit() and 1 <= int(text) <= 64 else None
 
 
 def new_nonce() -> str:

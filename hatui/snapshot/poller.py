@@ -27,7 +27,10 @@ from hatui.health import evaluate
 from hatui.model import ClusterSnapshot, NodeSnapshot
 from hatui.snapshot.assemble import build_node_snapshot, carry_dag_health, unreachable_node
 from hatui.probes import catalog
-from hatui.probes.script import build_script, new_nonce, split_sections
+from hatui.probes.script import (
+    KEEPALIVED_SIGNUM, build_script, keepalived_probes, new_nonce, parse_signum, split_sections,
+)
+from hatui.snapshot.streams import ClusterStreams
 from hatui.snapshot.sync_rate import rate_node
 from hatui.transport import NodeTransport
 
@@ -46,6 +49,9 @@ class ClusterPoller:
         self.latest: dict[str, NodeSnapshot] = {}
         self.cycles: dict[str, int] = {name: 0 for name in config.node_names}
         self._inflight: dict[str, asyncio.Task[NodeSnapshot]] = {}
+        # keepalived's JSON signal per node, learnt once per connection: (connection serial, signal).
+        self._ka_signal: dict[str, tuple[int, int]] = {}
+        self.streams: ClusterStreams | None = None  # set by start_streams()
 
     @property
     def node_names(self) -> tuple[str, ...]:
@@ -56,10 +62,30 @@ class ClusterPoller:
         """Every node has answered (or failed) at least once: a snapshot shows no "not polled yet"."""
         return all(name in self.latest for name in self.node_names)
 
-    def script_for(self, nonce: str, cycle: int = 0) -> str:
-        """The batched script of one node's cycle (slow probes every ``health_every`` cycles)."""
+    def start_streams(self, **options: object) -> ClusterStreams:
+        """Follow each node's DRBD events and journal between polls (see :mod:`hatui.snapshot.streams`)."""
+        if self.streams is None:
+            self.streams = ClusterStreams(self, **options)
+            self.streams.start()
+        return self.streams
+
+    def _known_signal(self, name: str | None) -> int | None:
+        known = self._ka_signal.get(name) if name is not None else None
+        serial = getattr(self.transports.get(name), "connection_serial", 0) if name is not None else 0
+        return known[1] if known is not None and known[0] == serial else None
+
+    def script_for(self, nonce: str, cycle: int = 0, node: str | None = None) -> str:
+        """The batched script of one node's cycle (slow probes every ``health_every`` cycles).
+
+        For a known ``node``: without the probes its live streams deliver, and
+        with keepalived's signal number once learnt on this connection.
+        """
         every = self.config.services.dag_processor.health_every
         probes = catalog.poll_probes(self.config, include_slow=cycle % every == 0)
+        if node is not None and self.streams is not None:
+            skip = self.streams.skip_probes(node)
+            probes = [p for p in probes if p.name not in skip]
+        probes = keepalived_probes(probes, catalog.KEEPALIVED, self._known_signal(node))
         return build_script(
             probes,
             nonce=nonce,
@@ -107,7 +133,7 @@ class ClusterPoller:
         nonce = new_nonce()
         started = time.monotonic()
         try:
-            result = await transport.run("sh -s", input=self.script_for(nonce, cycle))
+            result = await transport.run("sh -s", input=self.script_for(nonce, cycle, name))
         except HatuiError as exc:
             reason = str(exc).removeprefix(f"{name}: ")
             kind = exc.kind if isinstance(exc, TransportError) else None
@@ -123,11 +149,23 @@ class ClusterPoller:
                 node = unreachable_node(name, f"poll script produced no output ({detail})", polled_at=time.time(),
                                         previous=previous)
             else:
+                self._learn_signal(name, sections)
                 node = build_node_snapshot(name, sections, self.config, polled_at=time.time(), latency=latency)
                 prev_answer = previous if previous is not None and previous.reachable else None
                 node = rate_node(carry_dag_health(node, previous), prev_answer)
+        if self.streams is not None:
+            node = self.streams.merge_poll(name, node, started)
         self.latest[name] = node
         return node
+
+    def _learn_signal(self, name: str, sections: dict) -> None:
+        """Keep keepalived's signal number for this connection; forget it when the dump failed."""
+        serial = getattr(self.transports.get(name), "connection_serial", 0)
+        learnt = parse_signum(sections.pop(KEEPALIVED_SIGNUM, None))
+        if learnt is not None:
+            self._ka_signal[name] = (serial, learnt)
+        elif (dump := sections.get(catalog.KEEPALIVED)) is not None and not dump.ok:
+            self._ka_signal.pop(name, None)
 
     def assemble(self) -> ClusterSnapshot:
         """A snapshot from the latest answer of each node, with findings and verdict."""
@@ -163,6 +201,8 @@ class ClusterPoller:
             transport.reset_backoff()
 
     async def close(self) -> None:
+        if self.streams is not None:
+            await self.streams.close()
         for task in self._inflight.values():
             task.cancel()
         for task in self._inflight.values():

@@ -32,12 +32,13 @@ import math
 import os
 import signal
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import asyncssh
 
 from hatui.config import ClusterConfig, NodeConfig
-from hatui.errors import FailureKind, TransportError
+from hatui.errors import FailureKind, HatuiError, TransportError
 from hatui.transport.failures import (
     DEFAULT_KNOWN_HOSTS,
     KnownHostsSource,
@@ -50,10 +51,25 @@ from hatui.transport.failures import (
     transport_error,
 )
 
-# OpenSSH allows 10 sessions per connection; stay well below it.
+# OpenSSH allows 10 sessions per connection; stay well below it: 4 for commands,
+# 2 more for long-lived streams (which must never starve the poll of a channel).
 MAX_CHANNELS_PER_NODE = 4
+MAX_STREAMS_PER_NODE = 2
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 30.0
+
+
+class StreamEnded(HatuiError):
+    """A stream's command ended (or never started): ``exit_status`` (None: no status) and its stderr."""
+
+    def __init__(self, node: str, command: str, exit_status: int | None, stderr: str) -> None:
+        first = next((line.strip() for line in stderr.splitlines() if line.strip()), "")
+        why = f"exit status {exit_status}" if exit_status is not None else "no exit status"
+        super().__init__(f"{node}: {command.split()[0] if command.split() else command!r} ended ({why})"
+                         + (f": {first}" if first else ""))
+        self.exit_status = exit_status
+        self.stderr = stderr
+        self.first_error_line = first
 
 
 @dataclass(frozen=True)
@@ -82,8 +98,10 @@ class NodeTransport:
         self._conn: asyncssh.SSHClientConnection | None = None
         self._connect_lock = asyncio.Lock()
         self._channels = asyncio.Semaphore(MAX_CHANNELS_PER_NODE)
+        self._streams = asyncio.Semaphore(MAX_STREAMS_PER_NODE)
         self._backoff = 0.0
         self._retry_at = 0.0
+        self.connection_serial = 0  # counts connections opened: what was learnt on one is not kept past it
         self.last_failure: TransportError | None = None
         # The host key verified on this run's first connect: any other key later is refused.
         self.pinned_key: asyncssh.SSHKey | None = None
@@ -174,6 +192,7 @@ class NodeTransport:
                                  hint=last.hint) from None
             try:
                 self._conn = await self._open()
+                self.connection_serial += 1
             except TransportError as error:
                 self.last_failure = error
                 self._backoff = min(BACKOFF_MAX, max(BACKOFF_FIRST, self._backoff * 2))
@@ -258,6 +277,42 @@ class NodeTransport:
                 raise self._reset(transport_error(
                     FailureKind.DROPPED, t, f"connection to {t.address} lost mid-command ({_why(exc)})")) from None
         return self._result(command, completed, time.monotonic() - started)
+
+    async def stream(self, command: str, *, start_timeout: float | None = None) -> AsyncIterator[str]:
+        """Run ``command`` (already quoted) and yield its stdout line by line as it comes.
+
+        Opening the channel is bounded by ``start_timeout`` (default: the
+        command timeout); the lines themselves may take as long as they like.
+        Ends when the command ends: normally on exit status 0, otherwise with
+        :class:`StreamEnded` (exit status and stderr: command not found,
+        permission denied …). A connect failure or a channel that cannot be
+        opened raises :class:`TransportError` like :meth:`run`. Closing the
+        iterator (or cancelling its reader) closes the channel. A stream never
+        resets the shared connection: the poll finds a dead one by itself.
+        """
+        limit = self.command_timeout if start_timeout is None else start_timeout
+        conn = await self.connect()
+        t = self._target
+        async with self._streams:
+            try:
+                proc = await asyncio.wait_for(conn.create_process(command, encoding="utf-8", errors="replace"), limit)
+            except (asyncio.TimeoutError, TimeoutError):
+                raise transport_error(FailureKind.HUNG, t, f"no stream within {limit:g}s (no session opened)") from None
+            except (asyncssh.Error, OSError) as exc:
+                raise transport_error(FailureKind.DROPPED, t, f"connection to {t.address} lost ({_why(exc)})") from None
+            try:
+                proc.stdin.write_eof()
+                async for line in proc.stdout:
+                    yield line.rstrip("\n")
+                completed = await asyncio.wait_for(proc.wait(check=False), limit)
+            except (asyncio.TimeoutError, TimeoutError):
+                raise StreamEnded(self.name, command, None, "") from None
+            except (asyncssh.Error, OSError) as exc:
+                raise transport_error(FailureKind.DROPPED, t, f"stream lost ({_why(exc)})") from None
+            finally:
+                proc.close()
+        if completed.exit_status != 0:
+            raise StreamEnded(self.name, command, completed.exit_status, _text(completed.stderr))
 
     def _result(self, command: str, completed: asyncssh.SSHCompletedProcess, duration: float) -> CommandResult:
         status = completed.exit_status

@@ -1,0 +1,160 @@
+"""Live between polls: per node, DRBD's ``events2`` and the node kit's journal, merged into the model.
+
+:class:`ClusterStreams` runs two :class:`~hatui.snapshot.stream_follow.Follower`
+per node over the node's own SSH connection (its :class:`NodeTransport`):
+
+* ``drbdsetup events2 --timestamps --statistics all`` (with the configured
+  command prefix, like the poll's DRBD probe): the initial dump, then every
+  change as DRBD makes it;
+* ``tail -n 200 -F`` of the node kit's journal: its last lines (the window the
+  poll reads), then every step as the kit appends it.
+
+When a line changes what a node reports, that node's latest snapshot (the
+poller's ``latest``) gets the stream's DRBD report or journal window at once
+and the listeners are told (``listener(node)``), so the console redraws without
+waiting for the next poll. Notifications of one burst of lines (the initial
+dump) are coalesced into one per node.
+
+The poll stays, as a reconcile: when a poll's answer comes, whichever is newer
+wins — the stream's DRBD state if it changed while the poll ran, the poll's
+otherwise; when the poll disagrees with a stream that saw no change meanwhile,
+the stream missed something and is restarted (it re-reads the initial dump).
+While the journal stream delivers, the poll skips its journal probe.
+``stream_status(node)`` says per stream ``on``, ``starting`` or ``off: why``;
+off means the poll alone keeps that data, as before streams existed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shlex
+from collections.abc import Callable
+
+from hatui.config import Config
+from hatui.model import NodeSnapshot
+from hatui.probes import catalog
+from hatui.probes.records import DrbdReport
+from hatui.snapshot.stream_follow import Follower, LineSource
+from hatui.snapshot.stream_sinks import DrbdEventsSink, JournalSink
+
+DRBD = "drbd"
+JOURNAL = "journal"
+
+
+def events2_command(config: Config) -> str:
+    """The DRBD stream, run the way the poll runs drbdsetup (prefix first, every word quoted)."""
+    return shlex.join([*config.cluster.prefix_words, "drbdsetup", "events2", "--timestamps", "--statistics", "all"])
+
+
+def journal_command() -> str:
+    """The node kit's journal, followed as it grows (and across a replaced file)."""
+    return shlex.join(["tail", "-n", str(catalog.JOURNAL_LINES), "-F", catalog.NODE_JOURNAL_PATH])
+
+
+def drbd_signature(report: DrbdReport | None) -> tuple | None:
+    """The states both DRBD sources must agree on (statistics and progress aside)."""
+    if report is None or report.source in ("error", "none"):
+        return None
+    out = []
+    for res in sorted(report.resources, key=lambda r: r.name):
+        conns = tuple(sorted(
+            (str(c.connection), str(c.peer_role),
+             tuple(sorted((str(p.replication), str(p.peer_disk)) for p in c.peer_devices)))
+            for c in res.connections))
+        out.append((res.name, str(res.role), tuple(sorted(str(d.disk) for d in res.devices)), conns))
+    return tuple(out)
+
+
+class NodeStreams:
+    """The two streams of one node."""
+
+    def __init__(self, name: str, config: Config, source: LineSource, on_change: Callable[[str, str], None],
+                 **follower_options: object) -> None:
+        self.name = name
+        self.drbd_sink = DrbdEventsSink()
+        self.journal_sink = JournalSink()
+        self.drbd = Follower(name, DRBD, events2_command(config), source, self.drbd_sink, on_change,
+                             **follower_options)  # type: ignore[arg-type]
+        self.journal = Follower(name, JOURNAL, journal_command(), source, self.journal_sink, on_change,
+                                **follower_options)  # type: ignore[arg-type]
+        self.mismatches = 0  # polls that saw a DRBD state the stream had missed
+
+    @property
+    def followers(self) -> tuple[Follower, Follower]:
+        return self.drbd, self.journal
+
+    def status(self) -> dict[str, str]:
+        return {DRBD: self.drbd.status, JOURNAL: self.journal.status}
+
+    def overlay(self, node: NodeSnapshot) -> NodeSnapshot:
+        """``node`` with what the live streams know (a node that did not answer keeps its own data)."""
+        if not node.reachable:
+            return dataclasses.replace(node, streams=self.status())
+        changes: dict[str, object] = {"streams": self.status()}
+        if self.drbd.live and (report := self.drbd_sink.report()) is not None:
+            changes["drbd"] = report
+            changes["unread"] = {k: v for k, v in node.unread.items() if k != catalog.DRBD}
+        if self.journal.live:
+            changes["journal"] = self.journal_sink.window()
+        return dataclasses.replace(node, **changes)
+
+
+class ClusterStreams:
+    """Both nodes' streams, merged into a :class:`~hatui.snapshot.poller.ClusterPoller`'s latest answers."""
+
+    def __init__(self, poller: object, sources: dict[str, LineSource] | None = None,
+                 **follower_options: object) -> None:
+        self.poller = poller
+        sources = sources or poller.transports  # type: ignore[attr-defined]
+        config: Config = poller.config  # type: ignore[attr-defined]
+        self.nodes = {name: NodeStreams(name, config, sources[name], self._changed, **follower_options)
+                      for name in config.node_names}
+        self.listeners: list[Callable[[str], None]] = []
+        self._dirty: set[str] = set()
+        self._flush_scheduled = False
+
+    def start(self) -> None:
+        for node in self.nodes.values():
+            for follower in node.followers:
+                follower.start()
+
+    async def close(self) -> None:
+        await asyncio.gather(*(f.stop() for n in self.nodes.values() for f in n.followers))
+
+    def status(self, name: str) -> dict[str, str]:
+        return self.nodes[name].status()
+
+    def skip_probes(self, name: str) -> frozenset[str]:
+        """Poll sections a live stream already delivers (the journal's)."""
+        return frozenset({catalog.JOURNAL}) if self.nodes[name].journal.live else frozenset()
+
+    def merge_poll(self, name: str, node: NodeSnapshot, started: float) -> NodeSnapshot:
+        """A poll's answer, reconciled with the streams (``started``: the stream clock when the poll began)."""
+        streams = self.nodes[name]
+        if not node.reachable:
+            return streams.overlay(node)
+        polled = drbd_signature(node.drbd)
+        if streams.drbd.live and streams.drbd.last_change <= started and polled is not None:
+            # The poll is the newer reading: show it (its statistics are fresher too).
+            if polled != drbd_signature(streams.drbd_sink.report()):
+                streams.mismatches += 1
+                streams.drbd.restart()  # the stream missed a change: re-read its initial dump
+            return dataclasses.replace(streams.overlay(node), drbd=node.drbd, unread=node.unread)
+        return streams.overlay(node)
+
+    def _changed(self, name: str, kind: str) -> None:
+        self._dirty.add(name)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        dirty, self._dirty = self._dirty, set()
+        latest: dict[str, NodeSnapshot] = self.poller.latest  # type: ignore[attr-defined]
+        for name in sorted(dirty):
+            if name in latest:
+                latest[name] = self.nodes[name].overlay(latest[name])
+            for listener in list(self.listeners):
+                listener(name)

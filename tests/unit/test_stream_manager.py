@@ -1,0 +1,239 @@
+"""The stream manager over a fake line source: merge, reconnect, fallback, dedupe, reconcile."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import pytest_asyncio
+
+from hatui.errors import FailureKind, TransportError
+from hatui.probes import catalog
+from hatui.snapshot.stream_follow import GIVE_UP_AFTER, PERMANENT_RETRY
+from hatui.snapshot.streams import DRBD, JOURNAL, ClusterStreams, events2_command, journal_command
+from hatui.states import ConnectionState, Role
+from hatui.transport import StreamEnded
+from tests import builders
+
+pytestmark = pytest.mark.asyncio
+
+END = object()  # the stream's command exits 0
+
+
+def dump(role: str, connection: str | None = "Connected", peer_role: str = "Secondary") -> list[str]:
+    lines = [f"2026-11-29T17:00:00.000000+00:00 exists resource name:r0 role:{role} suspended:no",
+             "2026-11-29T17:00:00.000000+00:00 exists device name:r0 volume:0 minor:0 disk:UpToDate client:no"]
+    if connection is not None:
+        lines += [f"2026-11-29T17:00:00.000000+00:00 exists connection name:r0 peer-node-id:1 conn-name:vm12 "
+                  f"connection:{connection} role:{peer_role}",
+                  "2026-11-29T17:00:00.000000+00:00 exists peer-device name:r0 peer-node-id:1 conn-name:vm12 "
+                  "volume:0 replication:Established peer-disk:UpToDate"]
+    return [*lines, "2026-11-29T17:00:00.000000+00:00 exists -"]
+
+
+def journal_line(ts: float, step: str) -> str:
+    return json.dumps({"ts": ts, "node": "vm2", "step": step, "detail": "", "ok": True})
+
+
+class FakeSource:
+    """Per command, a queue of runs; each run a queue of lines, exceptions (raised) or END."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, asyncio.Queue[asyncio.Queue]] = {}
+        self.started: dict[str, int] = {}
+
+    def run(self, command: str) -> asyncio.Queue:
+        q: asyncio.Queue = asyncio.Queue()
+        self.runs.setdefault(command, asyncio.Queue()).put_nowait(q)
+        return q
+
+    async def stream(self, command: str):
+        runs = self.runs.setdefault(command, asyncio.Queue())
+        lines = await runs.get()
+        self.started[command] = self.started.get(command, 0) + 1
+        while True:
+            item = await lines.get()
+            if item is END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+
+class FakePoller:
+    def __init__(self) -> None:
+        self.config = builders.config()
+        self.transports = {}
+        self.latest = {n: builders.node(n, active=n == "vm2", peer="vm12" if n == "vm2" else "vm2")
+                       for n in self.config.node_names}
+
+
+class Harness:
+    def __init__(self) -> None:
+        self.poller = FakePoller()
+        self.sources = {n: FakeSource() for n in self.poller.config.node_names}
+        self.waits: list[float] = []
+        self.streams = ClusterStreams(self.poller, self.sources, sleep=self._sleep)
+        self.changed: list[str] = []
+        self.streams.listeners.append(self.changed.append)
+        self.drbd_cmd = events2_command(self.poller.config)
+        self.journal_cmd = journal_command()
+
+    async def _sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await asyncio.sleep(0)
+
+    def feed(self, node: str, command: str, *items: object) -> asyncio.Queue:
+        q = self.sources[node].run(command)
+        for item in items:
+            q.put_nowait(item)
+        return q
+
+    def role(self, node: str = "vm2") -> object:
+        return self.poller.latest[node].drbd_role("r0")
+
+
+async def settle(predicate=lambda: False, rounds: int = 200) -> None:
+    """Let the streams run until ``predicate`` holds, then a few more turns (notifications are coalesced)."""
+    for _ in range(rounds):
+        await asyncio.sleep(0)
+        if predicate():
+            break
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+@pytest_asyncio.fixture
+async def harness():
+    h = Harness()
+    yield h
+    await h.streams.close()
+
+
+async def test_a_change_reaches_the_model_and_the_listeners_at_once(harness):
+    run = harness.feed("vm2", harness.drbd_cmd, *dump("Primary"))
+    harness.streams.start()
+    await settle(lambda: harness.streams.status("vm2")[DRBD] == "on")
+    assert harness.streams.status("vm2")[DRBD] == "on"
+    assert harness.poller.latest["vm2"].streams[DRBD] == "on"
+    assert harness.poller.latest["vm2"].drbd.source in ("events2",)
+    harness.changed.clear()
+    run.put_nowait("2026-11-29T17:00:01.000000+00:00 change resource name:r0 role:Secondary")
+    await settle(lambda: harness.changed)
+    assert harness.changed == ["vm2"], "one notification for the node whose stream changed"
+    assert harness.role() is Role.SECONDARY
+
+
+async def test_an_initial_dump_is_one_notification_and_nothing_before_its_end_is_shown(harness):
+    run = harness.feed("vm2", harness.drbd_cmd, *dump("Primary")[:-1])
+    harness.streams.start()
+    await settle()
+    assert harness.poller.latest["vm2"].drbd.source == "json", "an unfinished dump is not shown"
+    assert "vm2" not in harness.changed
+    run.put_nowait(dump("Primary")[-1])
+    await settle(lambda: harness.changed)
+    assert harness.changed.count("vm2") == 1
+    assert harness.poller.latest["vm2"].drbd.source == "events2"
+
+
+async def test_a_dropped_stream_reconnects_and_no_state_from_before_the_gap_survives(harness):
+    first = harness.feed("vm2", harness.drbd_cmd, *dump("Primary", "Connected"))
+    harness.streams.start()
+    await settle(lambda: harness.streams.status("vm2")[DRBD] == "on")
+    assert harness.poller.latest["vm2"].drbd.resources[0].connections
+    # The connection to the peer goes away while the stream is down: the next dump has none.
+    first.put_nowait(TransportError("vm2", "connection lost", kind=FailureKind.DROPPED))
+    harness.feed("vm2", harness.drbd_cmd, *dump("Primary", connection=None))
+    await settle(lambda: harness.sources["vm2"].started.get(harness.drbd_cmd) == 2
+                 and harness.streams.status("vm2")[DRBD] == "on")
+    assert harness.sources["vm2"].started[harness.drbd_cmd] == 2
+    res = harness.poller.latest["vm2"].drbd.resources[0]
+    assert res.connections == (), "the ended connection does not survive the reconnect"
+    assert harness.waits and harness.waits[0] <= 1.0, "a first drop is retried quickly"
+
+
+async def test_a_stream_that_cannot_work_here_is_off_with_why_and_the_poll_keeps_the_data(harness):
+    harness.feed("vm2", harness.drbd_cmd,
+                 StreamEnded("vm2", harness.drbd_cmd, 127, "sh: 1: drbdsetup: not found\n"))
+    harness.feed("vm12", harness.drbd_cmd,
+                 StreamEnded("vm12", harness.drbd_cmd, 20, "drbdsetup: unknown command 'events2'\n"))
+    polled = harness.poller.latest["vm2"].drbd
+    harness.streams.start()
+    await settle(lambda: "off" in harness.streams.status("vm12")[DRBD])
+    assert harness.streams.status("vm2")[DRBD].startswith("off: command not found")
+    assert "drbdsetup: not found" in harness.streams.status("vm2")[DRBD]
+    assert harness.streams.status("vm12")[DRBD].startswith("off: not supported here")
+    assert harness.poller.latest["vm2"].drbd is polled
+    assert harness.poller.latest["vm2"].streams[DRBD].startswith("off: ")
+    assert PERMANENT_RETRY in harness.waits
+
+
+async def test_a_stream_that_keeps_ending_is_reported_off_after_a_few_tries(harness):
+    for _ in range(GIVE_UP_AFTER + 1):
+        harness.feed("vm2", harness.drbd_cmd, *dump("Primary")[:2], END)  # ends before its dump did
+    harness.streams.start()
+    await settle(lambda: harness.sources["vm2"].started.get(harness.drbd_cmd, 0) > GIVE_UP_AFTER)
+    status = harness.streams.status("vm2")[DRBD]
+    assert status.startswith("off: ") and "ended" in status
+    assert harness.waits[:3] == sorted(harness.waits[:3]) and harness.waits[1] > harness.waits[0], "backoff grows"
+
+
+async def test_journal_lines_join_the_model_once_each_and_replace_the_poll_probe(harness):
+    base = 1_700_000_000.0
+    run = harness.feed("vm2", harness.journal_cmd, journal_line(base, "detect"), journal_line(base + 1, "vip"))
+    harness.streams.start()
+    await settle(lambda: len(harness.poller.latest["vm2"].journal) == 2)
+    assert [e.step for e in harness.poller.latest["vm2"].journal] == ["detect", "vip"]
+    assert catalog.JOURNAL in harness.streams.skip_probes("vm2")
+    assert catalog.JOURNAL not in harness.streams.skip_probes("vm12")
+    # tail -F re-reading a replaced file prints lines it printed before: each is kept once.
+    run.put_nowait(journal_line(base, "detect"))
+    run.put_nowait(journal_line(base + 2, "promote"))
+    run.put_nowait("not json {")
+    await settle(lambda: len(harness.poller.latest["vm2"].journal) == 3)
+    assert [e.step for e in harness.poller.latest["vm2"].journal] == ["detect", "vip", "promote"]
+
+
+async def test_a_reconnected_journal_replays_its_window_without_duplicates(harness):
+    base = 1_700_000_000.0
+    first = harness.feed("vm2", harness.journal_cmd, journal_line(base, "detect"))
+    harness.streams.start()
+    await settle(lambda: harness.poller.latest["vm2"].journal)
+    first.put_nowait(TransportError("vm2", "lost", kind=FailureKind.DROPPED))
+    harness.feed("vm2", harness.journal_cmd, journal_line(base, "detect"), journal_line(base + 1, "vip"))
+    await settle(lambda: len(harness.poller.latest["vm2"].journal) == 2)
+    assert [e.step for e in harness.poller.latest["vm2"].journal] == ["detect", "vip"]
+
+
+async def test_the_poll_reconciles_newer_wins_and_a_missed_change_restarts_the_stream(harness):
+    run = harness.feed("vm2", harness.drbd_cmd, *dump("Primary", "Connected"))
+    harness.streams.start()
+    await settle(lambda: harness.streams.status("vm2")[DRBD] == "on")
+    follower = harness.streams.nodes["vm2"].drbd
+    polled = builders.set_drbd(builders.node("vm2", active=True, peer="vm12"), connection=ConnectionState.CONNECTING)
+    # A change the stream delivered while the poll ran: the stream's state is newer.
+    merged = harness.streams.merge_poll("vm2", polled, started=follower.last_change - 1)
+    assert merged.drbd.source == "events2"
+    assert harness.streams.nodes["vm2"].mismatches == 0
+    # No change since the poll began, and the poll sees another state: the stream missed it.
+    merged = harness.streams.merge_poll("vm2", polled, started=follower.last_change + 1)
+    assert merged.drbd is polled.drbd
+    assert harness.streams.nodes["vm2"].mismatches == 1
+    harness.feed("vm2", harness.drbd_cmd, *dump("Primary", "Connecting"))
+    run.put_nowait("2026-11-29T17:00:02.000000+00:00 change resource name:r0 role:Primary")
+    await settle(lambda: harness.sources["vm2"].started.get(harness.drbd_cmd) == 2)
+    assert harness.sources["vm2"].started[harness.drbd_cmd] == 2, "the stream re-reads its dump"
+    await settle(lambda: harness.streams.status("vm2")[DRBD] == "on"
+                 and harness.poller.latest["vm2"].drbd.resources[0].connections[0].connection
+                 is ConnectionState.CONNECTING)
+    assert harness.poller.latest["vm2"].drbd.resources[0].connections[0].connection is ConnectionState.CONNECTING
+
+
+async def test_a_node_that_does_not_answer_keeps_its_own_data_and_shows_the_stream_status(harness):
+    harness.streams.start()
+    down = builders.node("vm12", active=False, peer="vm2")
+    down = type(down)(name="vm12", reachable=False, polled_at=down.polled_at, error="connection refused")
+    merged = harness.streams.merge_poll("vm12", down, started=0.0)
+    assert merged.drbd is None and merged.reachable is False
+    assert set(merged.streams) == {DRBD, JOURNAL}
