@@ -71,6 +71,14 @@ class _Run:
     executed: list[int] = field(default_factory=list)  # steps whose command was sent, in order
     failed: int | None = None  # the forward step that failed last (what retry() re-runs)
 
+    def timings(self) -> dict[str, object]:
+        """The run's step timings for its ``result`` audit record (what ``hatui serve`` exports)."""
+        if self.timeline is None:
+            return {}
+        keep = ("index", "attempt", "node", "phase", "description", "t_start", "t_end", "budget", "status", "over")
+        return {"total": self.timeline.offset(),
+                "steps": [{k: v for k, v in row.to_dict().items() if k in keep} for row in self.timeline.rows]}
+
 
 class Poller(Protocol):
     """What the runner polls through: anything that returns a fresh snapshot of the pair."""
@@ -241,7 +249,7 @@ class ActionRunner:
                 status = RunOutcome.ROLLBACK_FAILED if rollback else RunOutcome.FAILED
                 if not rollback:
                     run.failed = index
-                run.audit.record("result", result=status, step=index + 1, error=error)
+                run.audit.record("result", result=status, step=index + 1, error=error, **run.timings())
                 if run.timeline:
                     run.timeline.finish(status, f"step {index + 1}: {error}")
                 failed = RunResult(run.plan, status, index, error, snapshot=run.snapshot, timeline=run.timeline,
@@ -252,7 +260,7 @@ class ActionRunner:
         run.failed = None
         problems = await self.locks.release(run.owner) if run.owner else []
         run.owner = None
-        run.audit.record("result", result=status, lock_problems=problems)
+        run.audit.record("result", result=status, lock_problems=problems, **run.timings())
         if run.timeline:
             run.timeline.finish(status, "; ".join(problems))
         result = RunResult(run.plan, status, snapshot=run.snapshot, timeline=run.timeline, _runner=self, _run=run,

@@ -53,6 +53,10 @@ DEFS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "hatui_failover_started_timestamp_seconds": (G, "T+0 of the latest automatic takeover by node (node kit journal): the estimated loss of the master (Unix time)", NODE),
     "hatui_failover_step_seconds": (G, "T+ seconds of each step of the latest automatic takeover by node (node kit journal)", (*NODE, "step", "phase")),
     "hatui_failover_step_budget_seconds": (G, "The documented budget (config [timing]) of that step's phase, T+ seconds", (*NODE, "step", "phase")),
+    "hatui_action_last_run_timestamp_seconds": (G, "When the latest run of the action on the pair ended (Unix time; audit log)", ("pair", "action")),
+    "hatui_action_duration_seconds": (G, "How long the latest run of the action took, start to result, by its result", ("pair", "action", "result")),
+    "hatui_action_step_seconds": (G, "T+ seconds at which each step of the latest run of the action ended (failover: the planned switchover)", ("pair", "node", "action", "step", "phase")),
+    "hatui_action_step_budget_seconds": (G, "The documented budget (config [timing]) of that step's phase, T+ seconds", ("pair", "node", "action", "step", "phase")),
     "hatui_action_runs": (C, "Action runs by result, from the audit log (pair empty when the audit log does not say which pair)", ("pair", "action", "result")),
     "drbd_resource_role": (S, "DRBD role of the resource", RES),
     "drbd_resource_suspended": (G, "Boolean whether the resource is suspended", RES),
@@ -180,6 +184,33 @@ def snapshot_samples(pair: str, snap: ClusterSnapshot) -> list[Sample]:
     return out
 
 
+def run_samples(pair: str, action: str, result: Mapping[str, Any]) -> list[Sample]:
+    """The latest run of an action, from its ``result`` audit record: duration, and each step's T+ at its
+    end against its phase's budget (a retried step: its last attempt)."""
+    out: list[Sample] = [("hatui_action_last_run_timestamp_seconds", (pair, action), float(result.get("ts") or 0))]
+    if isinstance(result.get("total"), (int, float)):
+        out.append(("hatui_action_duration_seconds", (pair, action, str(result.get("result", ""))), float(result["total"])))
+    rows = {}
+    for row in result.get("steps") or ():
+        if isinstance(row, Mapping) and isinstance(row.get("t_end"), (int, float)):
+            rows[(str(row.get("node", "")), str(row.get("description", "")), str(row.get("phase", "")))] = row
+    for (node, step, phase), row in rows.items():
+        labels = (pair, node, action, step, phase)
+        out.append(("hatui_action_step_seconds", labels, float(row["t_end"])))
+        if isinstance(row.get("budget"), (int, float)):
+            out.append(("hatui_action_step_budget_seconds", labels, float(row["budget"])))
+    return out
+
+
+def latest_results(records: Iterable[Mapping[str, Any]], owner: Mapping[str, str]) -> dict[tuple[str, str], Mapping[str, Any]]:
+    """(pair, action) → the ``result`` record of its latest run (audit order is time order)."""
+    out: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for rec in records:
+        if rec.get("event") == "result":
+            out[(owner.get(str(rec.get("action_id")), ""), str(rec.get("action", "")))] = rec
+    return out
+
+
 @dataclass
 class _Cached:
     snapshot: ClusterSnapshot
@@ -190,12 +221,14 @@ class FleetCollector:
     """The ``prometheus_client`` collector: fresh families from the latest snapshots at each scrape.
 
     ``pairs()`` returns ``(name, config file, error, latest snapshot)`` per configured pair;
-    ``actions()`` the audit log's run counts by ``(pair, action, result)``.
+    ``actions()`` the audit log's run counts by ``(pair, action, result)``; ``runs()`` the ``result``
+    record of each action's latest run by ``(pair, action)`` (:func:`latest_results`).
     """
 
     def __init__(self, pairs: Callable[[], list[tuple[str, str, str | None, ClusterSnapshot | None]]],
-                 actions: Callable[[], Mapping[tuple[str, str, str], int]] = dict) -> None:
-        self._pairs, self._actions = pairs, actions
+                 actions: Callable[[], Mapping[tuple[str, str, str], int]] = dict,
+                 runs: Callable[[], Mapping[tuple[str, str], Mapping[str, Any]]] = dict) -> None:
+        self._pairs, self._actions, self._runs = pairs, actions, runs
         self._cache: dict[str, _Cached] = {}
 
     def describe(self) -> list:
@@ -233,6 +266,9 @@ class FleetCollector:
                 add(metric, labels, value)
         for (pair, action, result), count in sorted(self._actions().items()):
             add("hatui_action_runs", (pair, action, result), float(count))
+        for (pair, action), result in sorted(self._runs().items()):
+            for metric, labels, value in run_samples(pair, action, result):
+                add(metric, labels, value)
         for gone in set(self._cache) - live:
             self._cache.pop(gone, None)
         yield from families.values()

@@ -22,6 +22,7 @@ import socket
 import sys
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from hatui.fleet import Fleet, PairEntry, load_fleet
 from hatui.model import ClusterSnapshot
 from hatui.snapshot.poller import ClusterPoller, status_timeout
 from hatui.service.history_writer import HistoryWriter
-from hatui.service.metrics import FleetCollector
+from hatui.service.metrics import FleetCollector, latest_results
 from hatui.service.sdnotify import notify
 
 DEFAULT_LISTEN = "127.0.0.1:9860"
@@ -144,7 +145,9 @@ class Service:
                                       buckets=POLL_BUCKETS, registry=self.registry)
         ProcessCollector(registry=self.registry)
         self.action_counts: Counter[tuple[str, str, str]] = Counter()
-        self.registry.register(FleetCollector(self.pairs_view, lambda: dict(self.action_counts)))
+        self.action_results: dict[tuple[str, str], Mapping[str, object]] = {}
+        self.registry.register(FleetCollector(self.pairs_view, lambda: dict(self.action_counts),
+                                              lambda: dict(self.action_results)))
         self.history = (HistoryWriter(options.history, keep_days=options.keep_days, max_mb=options.max_mb,
                                       source=f"serve@{socket.gethostname()}", registry=self.registry, log=log)
                         if options.history is not None else None)
@@ -230,6 +233,7 @@ class Service:
                         result = str(rec.get("result") or rec.get("event"))
                         counts[(owner.get(str(rec.get("action_id")), ""), str(rec.get("action", "")), result)] += 1
                 self.action_counts = counts
+                self.action_results = latest_results(records, owner)
                 if self.history is not None:
                     self.history.audit(records, configs)
             await asyncio.sleep(AUDIT_EVERY)

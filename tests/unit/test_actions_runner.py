@@ -224,3 +224,33 @@ async def test_a_command_is_not_run_when_its_audit_record_cannot_be_written(monk
     result = await runner_for(transports, poller, cluster).run(plan, confirm="vm12")
     assert result.status != "succeeded"
     assert commands(cluster) == []  # not one plan command ran
+
+
+@pytest.mark.asyncio
+async def test_a_planned_switchover_exports_its_step_timings_against_the_budget(state_dir):
+    """The result record carries every step's T+ and budget; /metrics shows the latest run per pair."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from hatui.history.recorder import audit_pairs
+    from hatui.service.metrics import FleetCollector, latest_results
+
+    cluster, transports, poller = fake_pair()
+    plan = plan_failover(cluster.snapshot(), cluster.config)
+    result = await runner_for(transports, poller, cluster).run(plan, confirm=plan.confirm_node)
+    assert result.status == "succeeded", result.summary()
+    records = read_audit()
+    final = [r for r in records if r["event"] == "result"][-1]
+    assert [s["index"] for s in final["steps"]] == list(range(len(plan.steps)))
+    assert final["total"] >= final["steps"][-1]["t_end"] >= final["steps"][0]["t_start"] >= 0
+    pair = cluster.config.cluster.name
+    runs = latest_results(records, audit_pairs(records, {pair: cluster.config}))
+    registry = CollectorRegistry()
+    registry.register(FleetCollector(lambda: [], dict, lambda: runs))
+    text = generate_latest(registry).decode()
+    assert f'hatui_action_duration_seconds{{action="failover",pair="{pair}",result="succeeded"}}' in text
+    budgeted = [s for s in plan.steps if s.budget(cluster.config) is not None]
+    assert budgeted, "a switchover has steps with a documented budget"
+    step = budgeted[0]
+    labels = f'action="failover",node="{step.node}",pair="{pair}",phase="{step.phase}",step="{step.description}"'
+    assert f"hatui_action_step_seconds{{{labels}}}" in text
+    assert f"hatui_action_step_budget_seconds{{{labels}}} {float(step.budget(cluster.config))}" in text
