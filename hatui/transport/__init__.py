@@ -27,6 +27,7 @@ Failure semantics the rest of hatui relies on:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import math
 import os
@@ -303,13 +304,17 @@ class NodeTransport:
             try:
                 proc.stdin.write_eof()
                 async for line in proc.stdout:
-                    yield line.rstrip("\n")
+                    if line:  # the reader's last, empty line is EOF
+                        yield line.rstrip("\n")
                 completed = await asyncio.wait_for(proc.wait(check=False), limit)
             except (asyncio.TimeoutError, TimeoutError):
                 raise StreamEnded(self.name, command, None, "") from None
             except (asyncssh.Error, OSError) as exc:
                 raise transport_error(FailureKind.DROPPED, t, f"stream lost ({_why(exc)})") from None
             finally:
+                if proc.exit_status is None:
+                    with contextlib.suppress(asyncssh.Error, OSError, ValueError):
+                        proc.terminate()  # sshd passes it on (OpenSSH ≥ 7.9): no follower lingers on the node
                 proc.close()
         if completed.exit_status != 0:
             raise StreamEnded(self.name, command, completed.exit_status, _text(completed.stderr))
