@@ -19,6 +19,7 @@ Heavy imports (asyncssh, the runner) happen inside the commands so ``hatui
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
 import time
 
@@ -181,37 +182,41 @@ def _ack(yes_recent: bool) -> tuple[str, ...]:
     return ("recent-role-change",) if yes_recent else ()
 
 
+def _role_move(fn):
+    """The options and the run of a command that moves the active role (failover, failback)."""
+    @_dry
+    @_confirm
+    @_recent
+    @_min_age
+    @click.pass_obj
+    @_errors
+    @functools.wraps(fn)
+    def command(opts, dry_run, confirm, yes_recent, min_age, **kw):
+        from hatui.actions.failover import MIN_ROLE_AGE
+
+        age = MIN_ROLE_AGE if min_age is None else min_age
+        _run(opts, fn.__name__, lambda s, c: fn(s, c, min_age=age, **kw),
+             dry_run=dry_run, confirm=confirm, acknowledged=_ack(yes_recent))
+    return command
+
+
 @click.command()
 @click.option("--to", "target", metavar="NODE", help="The node to make active (default: the standby).")
-@_dry
-@_confirm
-@_recent
-@_min_age
-@click.pass_obj
-@_errors
-def failover(opts, target, dry_run, confirm, yes_recent, min_age):
+@_role_move
+def failover(snapshot, config, *, min_age, target):
     """Planned switchover of the active role to the other node (guarded, confirmed)."""
-    from hatui.actions.failover import MIN_ROLE_AGE, plan_failover
+    from hatui.actions.failover import plan_failover
 
-    age = MIN_ROLE_AGE if min_age is None else min_age
-    _run(opts, "failover", lambda s, c: plan_failover(s, c, target, min_age=age),
-         dry_run=dry_run, confirm=confirm, acknowledged=_ack(yes_recent))
+    return plan_failover(snapshot, config, target, min_age=min_age)
 
 
 @click.command()
-@_dry
-@_confirm
-@_recent
-@_min_age
-@click.pass_obj
-@_errors
-def failback(opts, dry_run, confirm, yes_recent, min_age):
+@_role_move
+def failback(snapshot, config, *, min_age):
     """Return the active role to the preferred node (manual only; it must be fully resynced)."""
-    from hatui.actions.failover import MIN_ROLE_AGE, plan_failback
+    from hatui.actions.failover import plan_failback
 
-    age = MIN_ROLE_AGE if min_age is None else min_age
-    _run(opts, "failback", lambda s, c: plan_failback(s, c, min_age=age),
-         dry_run=dry_run, confirm=confirm, acknowledged=_ack(yes_recent))
+    return plan_failback(snapshot, config, min_age=min_age)
 
 
 @click.group()
