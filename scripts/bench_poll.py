@@ -1,14 +1,21 @@
 #!/usr/bin/env python3
-"""Poll-cycle benchmark against the demo pair; prints ratios measured side by side in one run.
+"""What one poll costs on a node, side by side with its parts, over one SSH connection per node.
 
-1. One batched poll cycle of both nodes (ClusterPoller.poll) vs a bare `true` exec on the same
-   open connections (both nodes, concurrently) vs a naive cycle that runs every probe as its own
-   exec. Target: poll cycle ≤ 1.3× the bare exec.
-2. `hatui status` cold (a fresh process: imports, SSH handshakes, one poll) vs two parallel OpenSSH
-   `ssh node drbdadm status` processes. Target: ≤ 1.5×.
+Per node, interleaved round by round so machine noise hits them alike, ``--rounds`` times each:
 
-Everything talks to 127.0.0.1 only (or, with --config, to the pair it names, e.g. the lab).
-Usage: python scripts/bench_poll.py [--rounds N] [--config PATH]
+* bare exec: ``true`` (what any exec costs: a channel, sshd's fork+exec, the login shell);
+* each probe alone: the poll script with that one probe (same preamble, same framing);
+* the whole poll: the script the poller sends in steady state (keepalived's signal already learnt,
+  the slow DAG health probe not due).
+
+Prints medians and p95 per node and the ratio poll / (bare + slowest single probe), target ≤ 1.3.
+With ``--cold`` also ``hatui status`` in a fresh process vs two parallel OpenSSH ``drbdadm status``.
+
+Everything talks to 127.0.0.1 only, or, with ``--config``, to the pair that config names (the lab
+writes ``/var/lib/hatui-lab/config.toml``; ``hatui lab up`` prints it). Without ``--config`` the demo pair runs in its own
+process.
+
+Usage: python scripts/bench_poll.py [--rounds N] [--config PATH] [--cold]
 """
 
 from __future__ import annotations
@@ -21,33 +28,24 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-from contextlib import asynccontextmanager
-
-from hatui.config import load_config
-from hatui.snapshot.poller import ClusterPoller
+from hatui.config import Config, load_config
 from hatui.probes import catalog
+from hatui.probes.script import build_script, keepalived_probes, new_nonce, split_sections
+from hatui.snapshot.poller import ClusterPoller
+from hatui.transport import NodeTransport
+
+TARGET = 1.3
 
 
-async def timed(fn, rounds: int) -> list[float]:
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        await fn()
-        samples.append(time.perf_counter() - start)
-    return samples
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[18] if len(samples) >= 2 else samples[0]
 
 
-async def subprocess_time(*argv: str) -> float:
-    start = time.perf_counter()
-    proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-    await proc.wait()
-    return time.perf_counter() - start
-
-
-def fmt(samples: list[float]) -> str:
-    return f"median {statistics.median(samples) * 1000:7.1f} ms  (min {min(samples) * 1000:6.1f}, max {max(samples) * 1000:6.1f})"
+def ms(value: float) -> str:
+    return f"{value * 1000:7.1f}"
 
 
 @asynccontextmanager
@@ -73,67 +71,103 @@ async def given_pair(path: str):
     yield Path(path)
 
 
-async def main(rounds: int, config: str | None) -> int:
+def single_scripts(config: Config, poller: ClusterPoller, name: str) -> dict[str, str]:
+    """Each probe of the steady-state poll as a script of its own (the nonce is fixed: not parsed)."""
+    probes = catalog.poll_probes(config, include_slow=False)
+    probes = keepalived_probes(probes, catalog.KEEPALIVED, poller.known_signal(name))
+    options = dict(prefix=config.cluster.prefix_words, keepalived_pid_file=config.keepalived.pid_file,
+                   keepalived_json_file=config.keepalived.json_file)
+    return {p.name: build_script([p], nonce="0", **options) for p in probes}
+
+
+async def measure_node(config: Config, poller: ClusterPoller, name: str, rounds: int) -> dict[str, list[float]]:
+    transport: NodeTransport = poller.transports[name]
+    singles = single_scripts(config, poller, name)
+    samples: dict[str, list[float]] = {"bare": [], "poll": [], **{k: [] for k in singles}}
+
+    async def timed(key: str, command: str, script: str | None = None) -> None:
+        start = time.perf_counter()
+        result = await transport.run(command, input=script)
+        samples[key].append(time.perf_counter() - start)
+        if key == "poll" and not split_sections(result.stdout, nonce):
+            raise SystemExit(f"{name}: the poll script printed no sections: {result.stderr.strip()[:200]}")
+
+    for _ in range(rounds):
+        await timed("bare", "true")
+        for key, script in singles.items():
+            await timed(key, "sh -s", script)
+        nonce = new_nonce()
+        await timed("poll", "sh -s", poller.script_for(nonce, 1, name))
+    return samples
+
+
+def report(name: str, samples: dict[str, list[float]]) -> float:
+    probes = {k: v for k, v in samples.items() if k not in ("bare", "poll")}
+    slowest = max(probes, key=lambda k: statistics.median(probes[k]))
+    print(f"\n{name}: {len(samples['poll'])} rounds        median ms    p95 ms")
+    print(f"  bare exec `true`             {ms(statistics.median(samples['bare']))}   {ms(p95(samples['bare']))}")
+    for key in sorted(probes, key=lambda k: -statistics.median(probes[k])):
+        mark = "  ← slowest" if key == slowest else ""
+        print(f"  probe {key:<22} {ms(statistics.median(probes[key]))}   {ms(p95(probes[key]))}{mark}")
+    print(f"  whole poll                   {ms(statistics.median(samples['poll']))}   {ms(p95(samples['poll']))}")
+    budget = statistics.median(samples["bare"]) + statistics.median(probes[slowest])
+    ratio = statistics.median(samples["poll"]) / budget
+    print(f"  ratio poll / (bare + slowest probe {slowest}) = {ratio:.2f}  (target ≤ {TARGET})")
+    return ratio
+
+
+async def subprocess_time(*argv: str) -> float:
+    start = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.DEVNULL,
+                                                stderr=asyncio.subprocess.DEVNULL)
+    await proc.wait()
+    return time.perf_counter() - start
+
+
+async def cold_status(config: Config, config_path: Path, rounds: int) -> None:
+    """`hatui status` in a fresh process vs two parallel OpenSSH `drbdadm status` (target ≤ 1.5×)."""
+    ssh = shutil.which("ssh")
+    hatui_cold, openssh = [], []
+    for _ in range(max(3, rounds // 4)):
+        hatui_cold.append(await subprocess_time(sys.executable, "-m", "hatui.cli", "--config", str(config_path),
+                                                "status"))
+        if ssh:
+            start = time.perf_counter()
+            await asyncio.gather(*(subprocess_time(
+                ssh, "-q", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                "-o", f"UserKnownHostsFile={node.known_hosts}", "-i", str(node.identity_file),
+                "-p", str(node.port), f"{node.user}@{node.host}", "drbdadm status") for node in config.nodes))
+            openssh.append(time.perf_counter() - start)
+    print(f"\nhatui status (cold process)   median {ms(statistics.median(hatui_cold))} ms")
+    if openssh:
+        print(f"2× parallel OpenSSH drbdadm   median {ms(statistics.median(openssh))} ms")
+        print(f"ratio = {statistics.median(hatui_cold) / statistics.median(openssh):.2f}  (target ≤ 1.5)")
+
+
+async def main(rounds: int, config_arg: str | None, cold: bool) -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        async with (given_pair(config) if config else demo_process(tmp)) as config_path:
-            print(f"pair: {'the demo (own process)' if not config else config}")
+        async with (given_pair(config_arg) if config_arg else demo_process(tmp)) as config_path:
             config = load_config(config_path)
+            print(f"pair: {config_arg or 'the demo (own process)'}; one connection per node, {rounds} rounds")
             poller = ClusterPoller(config)
-            await poller.poll()  # open both connections; not measured
-            transports = list(poller.transports.values())
-
-            async def bare() -> None:
-                await asyncio.gather(*(t.run("true") for t in transports))
-
-            probes = catalog.poll_probes(config, include_slow=False)
-
-            async def naive() -> None:
-                async def one_node(t):
-                    for probe in probes:
-                        await t.run(probe.alternatives[0] if probe.name != catalog.KEEPALIVED else "cat /tmp/keepalived.json")
-                await asyncio.gather(*(one_node(t) for t in transports))
-
-            # Interleave the three so machine noise hits them alike.
-            poll_s, bare_s, naive_s = [], [], []
-            for _ in range(rounds):
-                poll_s += await timed(poller.poll, 1)
-                bare_s += await timed(bare, 1)
-                naive_s += await timed(naive, 1)
-            await poller.close()
-
-            print(f"poll cycle (both nodes, batched) {fmt(poll_s)}")
-            print(f"bare `true` exec (both nodes)    {fmt(bare_s)}")
-            print(f"naive one exec per probe         {fmt(naive_s)}")
-            ratio = statistics.median(poll_s) / statistics.median(bare_s)
-            print(f"ratio poll / bare exec  = {ratio:.2f}  (target ≤ 1.3)")
-            print(f"ratio naive / poll      = {statistics.median(naive_s) / statistics.median(poll_s):.2f}  (what batching saves)")
-
-            ssh = shutil.which("ssh")
-            hatui_cold, openssh = [], []
-            for _ in range(max(3, rounds // 4)):
-                hatui_cold.append(await subprocess_time(sys.executable, "-m", "hatui.cli", "--config", str(config_path), "status"))
-                if ssh:
-                    cmds = []
-                    for node in config.nodes:
-                        cmds.append(subprocess_time(
-                            ssh, "-q", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
-                            "-o", f"UserKnownHostsFile={node.known_hosts}", "-i", str(node.identity_file),
-                            "-p", str(node.port), f"{node.user}@{node.host}", "drbdadm status"))
-                    start = time.perf_counter()
-                    await asyncio.gather(*cmds)
-                    openssh.append(time.perf_counter() - start)
-            print(f"hatui status (cold process)      {fmt(hatui_cold)}")
-            if openssh:
-                print(f"2× parallel OpenSSH drbdadm      {fmt(openssh)}")
-                print(f"ratio hatui status / OpenSSH = {statistics.median(hatui_cold) / statistics.median(openssh):.2f}  (target ≤ 1.5)")
-            else:
-                print("OpenSSH client not installed: status comparison skipped")
+            try:
+                await poller.poll()  # connect, learn keepalived's signal: not measured
+                for name in config.node_names:
+                    if not poller.latest[name].reachable:
+                        print(f"\n{name}: not reachable ({poller.latest[name].error}): skipped")
+                        continue
+                    report(name, await measure_node(config, poller, name, rounds))
+            finally:
+                await poller.close()
+            if cold:
+                await cold_status(config, config_path, rounds)
     return 0
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--config", help="measure this pair (e.g. the lab's config) instead of the demo")
+    parser.add_argument("--cold", action="store_true", help="also: hatui status cold vs OpenSSH")
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.rounds, args.config)))
+    sys.exit(asyncio.run(main(args.rounds, args.config, args.cold)))

@@ -69,7 +69,11 @@ class ClusterPoller:
             self.streams.start()
         return self.streams
 
-    def _known_signal(self, name: str | None) -> int | None:
+    def interval_for(self, name: str, poll_interval: float) -> float:
+        """Seconds between two polls of ``name``: longer while its streams deliver (a reconcile)."""
+        return self.streams.reconcile_interval(name, poll_interval) if self.streams is not None else poll_interval
+
+    def known_signal(self, name: str | None) -> int | None:
         known = self._ka_signal.get(name) if name is not None else None
         serial = getattr(self.transports.get(name), "connection_serial", 0) if name is not None else 0
         return known[1] if known is not None and known[0] == serial else None
@@ -85,7 +89,7 @@ class ClusterPoller:
         if node is not None and self.streams is not None:
             skip = self.streams.skip_probes(node)
             probes = [p for p in probes if p.name not in skip]
-        probes = keepalived_probes(probes, catalog.KEEPALIVED, self._known_signal(node))
+        probes = keepalived_probes(probes, catalog.KEEPALIVED, self.known_signal(node))
         return build_script(
             probes,
             nonce=nonce,

@@ -4,7 +4,7 @@ A :class:`Follower` runs one command on one node through a line source (the
 node's :class:`~hatui.transport.NodeTransport`, or a fake in tests) and hands
 every line to a :class:`LineSink` (DRBD's events2 state, the node kit's
 journal). When the stream ends it is started again after a backoff
-(0.5 s doubling to 30 s; back to 0.5 s once a run stayed up or became live),
+(0.5 s, doubling per run in a row that ended within 30 s, at most 30 s),
 and the sink is reset first, so a reconnect re-reads the initial dump and no
 state from before the gap survives it.
 
@@ -12,8 +12,8 @@ state from before the gap survives it.
 or ``"off: WHY"``. A stream that cannot work on this node (command not found,
 permission denied, a drbd-utils without events2) is off at once with that
 reason and retried only every :data:`PERMANENT_RETRY` seconds; one that keeps
-ending is off after :data:`GIVE_UP_AFTER` short runs in a row (and retried at
-the longest backoff). Off means the poll alone keeps the node's data, as
+ending is off after :data:`GIVE_UP_AFTER` short runs in a row (and retried
+with the growing backoff). Off means the poll alone keeps the node's data, as
 before streams existed.
 """
 
@@ -37,7 +37,7 @@ STEADY_RUN = 30.0  # a run that lasted this long was not "short"
 STARTING = "starting"
 ON = "on"
 
-_NOT_FOUND = re.compile(r"not found|No such file or directory", re.I)
+_NOT_FOUND = re.compile(r"command not found|: not found", re.I)
 _DENIED = re.compile(r"permission denied|operation not permitted|not allowed|sudo:|password is required", re.I)
 _UNSUPPORTED = re.compile(r"unknown command|invalid command|unrecognized option|invalid option|usage:|not supported",
                           re.I)
@@ -120,19 +120,19 @@ class Follower:
             self._on_change(self.node, self.kind)
 
     async def _loop(self) -> None:
-        backoff = BACKOFF_FIRST
         while True:
             started = self._clock()
-            wait, became_live = await self._run_once()
-            steady = became_live or self._clock() - started >= STEADY_RUN
-            self.short_runs = 0 if steady else self.short_runs + 1
-            if wait is None:  # a stream that may work next time
-                backoff = BACKOFF_FIRST if steady else min(BACKOFF_MAX, backoff * 2)
-                wait = backoff if self.short_runs < GIVE_UP_AFTER else BACKOFF_MAX
+            wait = await self._run_once(started)
             await self._sleep(wait)
 
-    async def _run_once(self) -> tuple[float | None, bool]:
-        """One run of the stream: (how long to wait before the next one, None: the backoff; became live)."""
+    def _backoff(self, started: float) -> float:
+        """After a run that may work next time: 0.5 s after a steady run, doubling per short run in a row."""
+        steady = self._clock() - started >= STEADY_RUN
+        self.short_runs = 0 if steady else self.short_runs + 1
+        return min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, self.short_runs - 1))
+
+    async def _run_once(self, started: float) -> float:
+        """One run of the stream; returns how long to wait before the next one."""
         self.runs += 1
         self.sink.reset()
         self._restart = False
@@ -155,14 +155,18 @@ class Follower:
         except StreamEnded as error:
             permanent = permanent_reason(error)
             if permanent is not None:
+                self.sink.reset()
                 self._set_status(f"off: {permanent}")
-                return PERMANENT_RETRY, became_live
+                return PERMANENT_RETRY
             why = str(error).removeprefix(f"{self.node}: ")
         except TransportError as error:
             why = f"node not answering ({error.reason})"
         except HatuiError as error:
             why = str(error)
         self.sink.reset()  # nothing from this run is shown once it ended
-        gave_up = self.short_runs + (0 if became_live else 1) >= GIVE_UP_AFTER
-        self._set_status(f"off: {why}" if gave_up or not became_live else f"{STARTING} (after: {why})")
-        return None, became_live
+        wait = self._backoff(started)
+        if self.short_runs >= GIVE_UP_AFTER:
+            self._set_status(f"off: {why}, {self.short_runs} times in a row within {STEADY_RUN:g} s")
+        else:
+            self._set_status(f"{STARTING} (after: {why})" if became_live else f"off: {why}")
+        return wait

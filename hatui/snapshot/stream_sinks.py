@@ -9,63 +9,19 @@ from __future__ import annotations
 
 from collections import deque
 
-from hatui.probes.drbd import drbd_report_from_events2, parse_events2_line
+from hatui.probes.events2 import Events2State
 from hatui.probes.journal import JournalEntry, parse_journal
 from hatui.probes.records import DrbdReport
 
 # The poll reads the last 200 journal lines (catalog.JOURNAL_LINES); the stream keeps the same window.
 JOURNAL_WINDOW = 200
-_EVENT_KINDS = frozenset({"exists", "create", "change", "destroy", "call", "response"})
-
-
-class _AccumulatedEvents2:
-    """Stand-in for ``hatui.probes.events2.Events2State`` until it lands: folds the lines seen
-    since the last reset with :func:`drbd_report_from_events2` (same API, same answers)."""
-
-    def __init__(self) -> None:
-        self._lines: list[str] = []
-        self.initial_done = False
-        self.malformed = 0
-
-    def feed(self, line: str) -> bool:
-        event = parse_events2_line(line)
-        if event is None:
-            return False
-        if event.kind not in _EVENT_KINDS:
-            self.malformed += 1
-            return False
-        if event.end_of_initial_dump:
-            self.initial_done = True
-            return True
-        if event.kind in ("call", "response"):
-            return False
-        self._lines.append(line)
-        return True
-
-    def report(self) -> DrbdReport:
-        return drbd_report_from_events2(self._lines)
-
-    def reset(self) -> None:
-        self._lines.clear()
-        self.initial_done = False
-
-    def take_helper_calls(self) -> list:
-        return []
-
-
-def _events2_state() -> object:
-    try:
-        from hatui.probes.events2 import Events2State  # type: ignore[import-not-found]
-    except ImportError:  # not landed yet: the adapter answers the same way
-        return _AccumulatedEvents2()
-    return Events2State()
 
 
 class DrbdEventsSink:
     """``drbdsetup events2`` lines → the node's current DRBD report (once the initial dump ended)."""
 
     def __init__(self) -> None:
-        self.state = _events2_state()
+        self.state = Events2State()
         self._report: DrbdReport | None = None
 
     def reset(self) -> None:

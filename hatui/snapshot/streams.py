@@ -11,9 +11,11 @@ per node over the node's own SSH connection (its :class:`NodeTransport`):
 
 When a line changes what a node reports, that node's latest snapshot (the
 poller's ``latest``) gets the stream's DRBD report or journal window at once
-and the listeners are told (``listener(node)``), so the console redraws without
-waiting for the next poll. Notifications of one burst of lines (the initial
-dump) are coalesced into one per node.
+and the listeners are told (``listener(node, kinds)``, kinds among ``"drbd"``
+and ``"journal"``), so the console redraws without waiting for the next poll.
+A new journal line means the node kit saw keepalived move: the console then
+polls that node at once, which shows the new VRRP state and VIP. Notifications
+of one burst of lines (the initial dump) are coalesced into one per node.
 
 The poll stays, as a reconcile: when a poll's answer comes, whichever is newer
 wins — the stream's DRBD state if it changed while the poll ran, the poll's
@@ -40,6 +42,8 @@ from hatui.snapshot.stream_sinks import DrbdEventsSink, JournalSink
 
 DRBD = "drbd"
 JOURNAL = "journal"
+# While a node's DRBD stream is on, the poll is a reconcile: every 2 poll intervals (4 s by default).
+RECONCILE_FACTOR = 2.0
 
 
 def events2_command(config: Config) -> str:
@@ -110,8 +114,8 @@ class ClusterStreams:
         config: Config = poller.config  # type: ignore[attr-defined]
         self.nodes = {name: NodeStreams(name, config, sources[name], self._changed, **follower_options)
                       for name in config.node_names}
-        self.listeners: list[Callable[[str], None]] = []
-        self._dirty: set[str] = set()
+        self.listeners: list[Callable[[str, frozenset[str]], None]] = []
+        self._dirty: dict[str, set[str]] = {}
         self._flush_scheduled = False
 
     def start(self) -> None:
@@ -124,6 +128,11 @@ class ClusterStreams:
 
     def status(self, name: str) -> dict[str, str]:
         return self.nodes[name].status()
+
+    def reconcile_interval(self, name: str, poll_interval: float) -> float:
+        """How often ``name`` is polled: :data:`RECONCILE_FACTOR` × the interval while its DRBD stream is on
+        (under the console's staleness bound of 3 intervals), the interval itself otherwise."""
+        return poll_interval * RECONCILE_FACTOR if self.nodes[name].drbd.live else poll_interval
 
     def skip_probes(self, name: str) -> frozenset[str]:
         """Poll sections a live stream already delivers (the journal's)."""
@@ -144,17 +153,17 @@ class ClusterStreams:
         return streams.overlay(node)
 
     def _changed(self, name: str, kind: str) -> None:
-        self._dirty.add(name)
+        self._dirty.setdefault(name, set()).add(kind)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        dirty, self._dirty = self._dirty, set()
+        dirty, self._dirty = self._dirty, {}
         latest: dict[str, NodeSnapshot] = self.poller.latest  # type: ignore[attr-defined]
-        for name in sorted(dirty):
+        for name, kinds in sorted(dirty.items()):
             if name in latest:
                 latest[name] = self.nodes[name].overlay(latest[name])
             for listener in list(self.listeners):
-                listener(name)
+                listener(name, frozenset(kinds))

@@ -156,6 +156,7 @@ class HatuiApp(ActionsMixin, App):
             self.poller = ClusterPoller(self.config)
         self._tick()
         if isinstance(self.poller, ClusterPoller):
+            self.poller.start_streams().listeners.append(self._streamed)
             for name in self.poller.node_names:
                 self.run_worker(self._poll_loop(name), name=f"poller-{name}", group="poll")
         else:
@@ -182,9 +183,26 @@ class HatuiApp(ActionsMixin, App):
             if not self.action_running:  # the runner polls (and shows) by itself meanwhile
                 await self.poll_once(node)
             try:
-                await asyncio.wait_for(wake.wait(), self.poll_interval)
+                await asyncio.wait_for(wake.wait(), self._interval(node))
             except TimeoutError:
                 pass
+
+    def _interval(self, node: str | None) -> float:
+        from hatui.snapshot.poller import ClusterPoller
+
+        if node is None or not isinstance(self.poller, ClusterPoller):
+            return self.poll_interval
+        return self.poller.interval_for(node, self.poll_interval)
+
+    def _streamed(self, node: str, kinds: frozenset[str]) -> None:
+        """A stream changed ``node``'s data: show it now; a journal line (the kit saw keepalived move)
+        also polls that node now, for its new VRRP state and VIP."""
+        from hatui.snapshot.poller import ClusterPoller
+
+        if "journal" in kinds and node in self._wakes:
+            self._wakes[node].set()
+        if isinstance(self.poller, ClusterPoller) and self.poller.ready and not self.action_running:
+            self.apply_snapshot(self.poller.assemble())
 
     async def _poll(self, node: str | None) -> ClusterSnapshot | None:
         assert self.poller is not None

@@ -76,7 +76,7 @@ class Harness:
         self.waits: list[float] = []
         self.streams = ClusterStreams(self.poller, self.sources, sleep=self._sleep)
         self.changed: list[str] = []
-        self.streams.listeners.append(self.changed.append)
+        self.streams.listeners.append(lambda node, kinds: self.changed.append(node))
         self.drbd_cmd = events2_command(self.poller.config)
         self.journal_cmd = journal_command()
 
