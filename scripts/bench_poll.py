@@ -12,8 +12,8 @@ Prints medians and p95 per node and the ratio poll / (bare + slowest single prob
 With ``--cold`` also ``hatui status`` in a fresh process vs two parallel OpenSSH ``drbdadm status``.
 
 Everything talks to 127.0.0.1 only, or, with ``--config``, to the pair that config names (the lab
-writes ``/var/lib/hatui-lab/config.toml``; ``hatui lab up`` prints it). Without ``--config`` the demo pair runs in its own
-process.
+writes ``/var/lib/hatui-lab/config.toml``; ``hatui lab up`` prints it). Without ``--config`` the
+demo pair runs in its own process.
 
 Usage: python scripts/bench_poll.py [--rounds N] [--config PATH] [--cold]
 """

@@ -104,10 +104,12 @@ class PairLoop:
         config = self.entry.config
         assert config is not None
         poller = TimedPoller(config, self.service.poll_seconds, self.entry.name)
-        interval = config.cluster.poll_interval
+        poller.start_streams().listeners.append(lambda node, kinds: self._streamed(poller))
         try:
             while True:
                 started = time.monotonic()
+                # Longer while both nodes stream (the poll is then a reconcile: hatui.snapshot.streams).
+                interval = min(poller.interval_for(n, config.cluster.poll_interval) for n in config.node_names)
                 try:
                     snap = await asyncio.wait_for(poller.poll(), status_timeout(config) + interval)
                 except (asyncio.TimeoutError, TimeoutError):
@@ -122,6 +124,12 @@ class PairLoop:
                 await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
         finally:
             await poller.close()
+
+    def _streamed(self, poller: ClusterPoller) -> None:
+        """A node's stream changed its data: the metrics and the history have it now, not at the next poll."""
+        if poller.ready:
+            self.snapshot = poller.assemble()
+            self.service.snapshot_taken(self.entry.name, self.snapshot)
 
     async def stop(self) -> None:
         if self.task is not None:

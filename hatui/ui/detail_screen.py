@@ -63,6 +63,9 @@ class DetailScreen(Screen):
         if node.reachable:
             latency = f", poll took {node.latency * 1000:.0f} ms" if node.latency is not None else ""
             summary.append(Content.assemble(("polled  ", "bold"), f"{cells.clock_text(node.polled_at)}{latency}"))
+            if node.streams:  # live between polls: on, starting, or off and why (then the poll alone)
+                live = " · ".join(f"{source} {state}" for source, state in node.streams.items())
+                summary.append(Content.assemble(("streams ", "bold"), live))
         else:
             summary.append(Content.assemble(("node    ", "bold"), ("✖ UNREACHABLE ", "bold $error"), node.error or ""))
         self.query_one("#detail-summary", Static).update(Content("\n").join(summary))
