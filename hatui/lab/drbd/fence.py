@@ -26,13 +26,11 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Callable
 
 from hatui.emulator.drbd_fencing import POLICIES, FencingConfig, HelperCall
+from hatui.lab.drbd.store import LabDrbdMachine
 from hatui.lab.drbd.wire import log
-
-if TYPE_CHECKING:
-    from hatui.lab.drbd.store import LabDrbdMachine
 
 HELPER_TIMEOUT = 30.0
 SUSPENDED_WRITE_WAIT = 1.5  # below the API clients' 2 s timeout: the write fails, unacknowledged
@@ -89,29 +87,30 @@ async def run_handler(m: LabDrbdMachine, call: HelperCall, timeout: float = HELP
     return rc if rc >= 0 else 5
 
 
-class FenceRunnerMixin:
-    """The daemon's handler runs (mixed into ``DrbdDaemon``, which owns ``m``, ``local`` and ``persist``)."""
+class FenceRunner:
+    """The node's handler runs, as DRBD makes them: for this node's calls only, I/O suspended meanwhile.
 
-    m: LabDrbdMachine
-    local: str
-    helper_tasks: set[asyncio.Task]
+    Given the machine, this node's name and what to do once a handler finished (persist the
+    node's state); it keeps the running handlers itself.
+    """
 
-    if TYPE_CHECKING:
-        def persist(self) -> None: ...  # noqa: E704
+    def __init__(self, m: LabDrbdMachine, local: str, *, after_handler: Callable[[], None]) -> None:
+        self.m, self.local, self.after_handler = m, local, after_handler
+        self.tasks: set[asyncio.Task] = set()
 
     def start_helpers(self) -> None:
         """Run the handlers the machine asked for on this node (calls for the peer's copy are the peer's)."""
         for call in self.m.take_helper_calls():
             if call.node == self.local:
                 task = asyncio.get_running_loop().create_task(self.run_helper_call(call))
-                self.helper_tasks.add(task)
-                task.add_done_callback(self.helper_tasks.discard)
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
 
     async def run_helper_call(self, call: HelperCall) -> int:
         rc = await run_handler(self.m, call)
         self.m.now = max(self.m.now, time.monotonic())
         self.m.helper_done(call, rc)
-        self.persist()
+        self.after_handler()
         return rc
 
     async def wait_resumed(self, timeout: float = SUSPENDED_WRITE_WAIT) -> None:

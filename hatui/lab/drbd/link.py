@@ -1,4 +1,4 @@
-"""The DRBD emulator's replication link: one TCP connection between the two node daemons.
+"""The DRBD emulator's replication link: one TCP connection between the two node daemons (:class:`PeerLink`).
 
 Wire format: JSON objects, one per line (UTF-8), each with a type field ``t``
 (framing, pings and the state documents: :mod:`hatui.lab.drbd.wire`).
@@ -22,7 +22,7 @@ first send ``hello``; then:
                                           = removed). The follower adopts it, writes
                                           the blocks to its disk, then sends ``ack``.
                                           ``verify``: true once the pair is in sync
-                                          (the daemon's invariant check)
+                                          (the invariant check, :mod:`~hatui.lab.drbd.verify`)
 ``ack``        follower -> coordinator    ``seq`` applied and on disk (protocol C);
                                           ``digest`` of all its blocks if asked
 ``verify``     coordinator -> follower    the digests differed: send your blocks
@@ -62,86 +62,205 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable
 
 from hatui.emulator.drbd_machine import CONNECTED, CONNECTING, PRIMARY
-from hatui.lab.drbd.store import LabDrbdMachine, SyncPoint, apply_diff, blocks_digest
-from hatui.lab.drbd.wire import (LINE_LIMIT, PeerSession, adopt_pair, apply_node_doc, exchange_hello, log,
-                                 node_doc)
+from hatui.lab.drbd.store import LabDrbdMachine, SyncPoint, apply_diff, block_diff, blocks_digest
+from hatui.lab.drbd.verify import OnlineVerify
+from hatui.lab.drbd.wire import (LINE_LIMIT, PeerSession, adopt_pair, apply_node_doc, exchange_hello, log, node_doc,
+                                 pair_doc)
 from hatui.lab.node_env import NodeEnv
 
+LOST = "PingAck did not arrive in time."
 
 
-@dataclass
-class Verify:
-    """Coordinator: the invariant check after the pair became in sync (module docstring)."""
+class PeerLink:
+    """This node's end of the peer protocol: the session, the handshake, state pushes or their adoption.
 
-    seq: int  # the push whose ack carries the follower's digest
-    digest: str  # of our own blocks when that push went out
-    source: str  # whose blocks are right if the disks differ
-    after: str  # "handshake" or "resync"
-    fetching: bool = False  # digests differed: the follower's blocks were asked for
-    touched: set[str] = field(default_factory=set)  # follower keys pushed since that request
+    Given the node's settings, the machine it shares with its daemon, and two things only the
+    daemon knows: how to persist the node (``persist``) and how to run a local API request as
+    a given node (``run_op``, for the follower's requests the coordinator runs). It owns
+    everything about the link: whether the pair is DRBD-Connected (``paired``), the sync
+    point, the invariant check, and the link faults.
+    """
 
+    def __init__(self, env: NodeEnv, m: LabDrbdMachine, *, persist: Callable[[], None],
+                 run_op: Callable[[str, dict], dict[str, Any]], ping_interval: float, ping_timeout: float,
+                 connect_retry: float) -> None:
+        self.env, self.m, self.local, self.peer = env, m, env.node, env.peer
+        self.coordinator = env.nodes[0] == env.node
+        self._persist, self._run_op = persist, run_op
+        self.ping_interval, self.ping_timeout, self.connect_retry = ping_interval, ping_timeout, connect_retry
+        self.paired = False  # DRBD-Connected: the coordinator runs the pair
+        self.session: PeerSession | None = None
+        self.blocked = False
+        self.cut = False  # fault "cut": the link silently loses everything (as a downed interface)
+        self.cut_at_sync = False  # fault "cut-at-sync": cut just before the next push that ends a sync
+        self.seq = 0
+        self.ack_waiters: dict[int, asyncio.Future] = {}
+        self.follower_blocks: dict[str, str] = {}  # coordinator: what the follower has on disk
+        self.sync_point = SyncPoint(m.synced_generation)  # coordinator: what its metadata may say
+        self.last_push: dict | None = None
+        self.offer_future: asyncio.Future | None = None
+        self.offer_task: asyncio.Task | None = None
+        self.next_offer = 0.0
+        self.req_id = 0
+        self.reqs: dict[int, asyncio.Future] = {}
+        self.gate = asyncio.Lock()  # follower: local changes wait while a handshake is out
+        self.verify = OnlineVerify(m, self.local, self.peer)  # coordinator
 
-class PeerLinkMixin:
-    """The daemon's side of the peer protocol (mixed into ``DrbdDaemon``, which owns the state)."""
+    # ---- what the daemon asks -----------------------------------------------------------------
 
-    env: NodeEnv
-    m: LabDrbdMachine
-    local: str
-    peer: str
-    coordinator: bool
-    paired: bool
-    blocked: bool
-    cut: bool
-    cut_at_sync: bool
-    session: PeerSession | None
-    ping_interval: float
-    ping_timeout: float
-    connect_retry: float
-    ack_waiters: dict[int, asyncio.Future]
-    reqs: dict[int, asyncio.Future]
-    offer_future: asyncio.Future | None
-    offer_task: asyncio.Task | None
-    next_offer: float
-    follower_blocks: dict[str, str]
-    last_push: dict | None
-    sync_point: SyncPoint
-    gate: asyncio.Lock
-    verify_due: tuple[str, str] | None
-    verifying: Verify | None
-    verified: dict[str, int]
+    def state(self) -> dict[str, Any]:
+        """The link's part of the API's ``state`` reply."""
+        return {"paired": self.paired, "coordinator": self.coordinator, "session": self.session is not None,
+                "blocked": self.blocked, "cut": self.cut, "cut_at_sync": self.cut_at_sync,
+                "verified": dict(self.verify.counts)}
 
-    if TYPE_CHECKING:  # provided by the daemon
-        def persist(self) -> None: ...  # noqa: E704
-        def go_solo(self) -> None: ...  # noqa: E704
-        def link_lost(self, why: str) -> None: ...  # noqa: E704
-        def after_change(self, *, force: bool = False) -> int | None: ...  # noqa: E704
-        def run_op(self, name: str, req: dict) -> dict[str, Any]: ...  # noqa: E704
+    def durable_sync(self, out_of_sync: set[str]) -> tuple[int, set[str]]:
+        """The sync point and bitmap this node may persist now (see the module's "Sync points")."""
+        return self.sync_point.meta(self.m.synced_generation, out_of_sync, paired=self.coordinator and self.paired)
+
+    def drop(self, why: str) -> None:
+        """Close the session (if any) as a failed connection."""
+        if self.session is not None:
+            self.session.close(why)
+
+    def fault(self, kind: Any) -> dict[str, Any]:
+        if kind == "block":
+            self.blocked = True
+            self.drop("Network failure (link blocked)")
+        elif kind == "unblock":
+            self.blocked = False
+        elif kind in ("cut", "heal"):
+            self.cut = kind == "cut"
+        elif kind == "cut-at-sync":
+            self.cut_at_sync = True
+        else:
+            return {"rc": 1, "stderr": f"drbd-emu: unknown fault {kind!r} (block, unblock, cut, heal, "
+                                       "cut-at-sync)\n"}
+        return {"rc": 0}
+
+    def tick(self, now: float) -> None:
+        """Each 0.1 s, after the machine's tick: the follower offers a handshake while Connecting; the
+        paired coordinator notes a finished resync (to be verified) and pushes what changed."""
+        if not self.paired:
+            if (not self.coordinator and self.session is not None
+                    and (self.offer_task is None or self.offer_task.done())
+                    and not self.blocked and now >= self.next_offer
+                    and self.m.node(self.local).conn == CONNECTING):
+                self.offer_task = asyncio.create_task(self.offer())
+        elif self.coordinator:
+            done = self.m.take_finished()
+            if done is not None:
+                self.verify.schedule(done.source, "resync")
+            self.push()
+
+    # ---- pairing --------------------------------------------------------------------------------
+
+    def go_solo(self) -> None:
+        if self.coordinator:  # back to what the follower is known to have on disk
+            self.m.synced_generation, keys = self.sync_point.fall_back()
+            self.m.node(self.local).out_of_sync |= keys
+        self.paired = False
+        self.verify.forget()
+        self.m.node(self.peer).up = False
+        self.m.link_up = self.session is not None
+
+    def link_lost(self, why: str) -> None:
+        if self.paired:
+            log(f"connection to {self.peer} lost: {why}")
+            self.m.now = max(self.m.now, time.monotonic())
+            self.m.cut_link(immediate=True)
+            self.go_solo()
+            self._persist()
+
+    def push(self, *, force: bool = False) -> int | None:
+        """Coordinator: persist, push the pair's state to the follower, leave paired mode if needed."""
+        self._persist()
+        if not self.paired or self.session is None:
+            return None
+        doc = pair_doc(self.m)
+        peer_blocks = self.m.node(self.peer).blocks
+        diff = block_diff(self.follower_blocks, peer_blocks)
+        # In sync now (handshake without resync, or a resync just ended): this push asks the
+        # follower for a digest of its disk (the invariant check).
+        check = self.verify.wanted()
+        seq = None
+        if force or diff or doc != self.last_push or check:
+            self.seq += 1
+            seq = self.seq
+            msg = {"t": "state", "seq": seq, "pair": doc, "blocks": diff}
+            if check:
+                msg["verify"] = True
+                if self.cut_at_sync:  # test fault: this push (and all after it) is lost
+                    self.cut, self.cut_at_sync = True, False
+            try:
+                self.session.send(msg)
+            except (ConnectionError, OSError, RuntimeError):
+                self.session.close("Network failure (send)")
+                return None
+            self.follower_blocks, self.last_push = dict(peer_blocks), doc
+            self.sync_point.pushed(seq, diff, int(doc["nodes"][self.peer]["generation"]))
+            if self.m.synced_generation != self.sync_point.durable:
+                self._persist()  # the new sync point waits for the ack: the bitmap keeps these keys
+            self.verify.pushed(seq, diff, asked=check)
+        if self.m.node(self.local).conn != CONNECTED:
+            self.go_solo()
+        return seq
+
+    async def forward(self, req: dict) -> dict[str, Any] | None:
+        """Follower: let the coordinator run a change; None = not Connected (run it here)."""
+        if not self.paired or self.session is None:
+            return None
+        self.req_id += 1
+        fut = asyncio.get_running_loop().create_future()
+        self.reqs[self.req_id] = fut
+        try:
+            self.session.send({"t": "req", "id": self.req_id, "req": req})
+            reply = await asyncio.wait_for(fut, self.ping_timeout)
+        finally:
+            self.reqs.pop(self.req_id, None)
+        return None if reply.get("notpaired") else reply
+
+    async def wait_ack(self, seq: int) -> bool:
+        fut = asyncio.get_running_loop().create_future()
+        self.ack_waiters[seq] = fut
+        try:
+            return bool(await asyncio.wait_for(fut, self.ping_timeout))
+        except asyncio.TimeoutError:
+            return False
+        finally:
+            self.ack_waiters.pop(seq, None)
+
+    # ---- the peer's messages --------------------------------------------------------------------
+
     async def on_peer_message(self, sess: PeerSession, msg: dict) -> None:
         t = msg.get("t")
         if self.coordinator and t == "offer":
             self.handshake(sess, msg)
         elif self.coordinator and t == "ack":
             if self.sync_point.acked(int(msg["seq"]), self.m.synced_generation) and self.paired:
-                self.persist()  # the follower's disk reached the sync point: ours may say so
+                self._persist()  # the follower's disk reached the sync point: ours may say so
             for seq, fut in list(self.ack_waiters.items()):
                 if seq <= int(msg["seq"]) and not fut.done():
                     fut.set_result(True)
-            if "digest" in msg:
-                self.verify_ack(sess, int(msg["seq"]), str(msg["digest"]))
+            if "digest" in msg and self.verify.digest_arrived(int(msg["seq"]), str(msg["digest"])):
+                sess.send({"t": "verify"})
         elif self.coordinator and t == "blocks":
-            self.verify_blocks(msg["blocks"])
+            found = self.verify.blocks_arrived(msg["blocks"], self.follower_blocks, paired=self.paired)
+            if found is not None:
+                self.follower_blocks, resyncing = found
+                if resyncing:
+                    self.push(force=True)
         elif not self.coordinator and t == "verify":
             sess.send({"t": "blocks", "blocks": dict(self.m.node(self.local).blocks)})
         elif self.coordinator and t == "req":
             if not self.paired:
                 reply: dict[str, Any] = {"notpaired": True}
             else:
-                reply = self.run_op(self.peer, msg["req"])
-                self.after_change(force=True)
+                reply = self._run_op(self.peer, msg["req"])
+                self.push(force=True)
             sess.send({"t": "rep", "id": msg["id"], "reply": reply})
         elif not self.coordinator and t == "state":
             self.adopt(sess, msg)
@@ -173,11 +292,11 @@ class PeerLinkMixin:
         done = self.m.take_finished()  # a small resync can end in that tick
         if me.conn == CONNECTED and self.m.sync is None:
             primary = next((n for n in (self.local, self.peer) if self.m.node(n).role == PRIMARY), self.local)
-            self.verify_due = (done.source, "resync") if done else (primary, "handshake")
-        # Pushed as if paired; after_change then leaves paired mode again unless Connected
+            self.verify.schedule(*((done.source, "resync") if done else (primary, "handshake")))
+        # Pushed as if paired; push then leaves paired mode again unless Connected
         # (split brain: both StandAlone, each side alone).
         self.paired = True
-        self.after_change(force=True)
+        self.push(force=True)
 
     def adopt(self, sess: PeerSession, msg: dict) -> None:
         """Follower: take the coordinator's state of the pair and write our blocks."""
@@ -186,7 +305,7 @@ class PeerLinkMixin:
             return
         adopt_pair(self.m, msg["pair"], time.monotonic())
         apply_diff(self.m.node(self.local).blocks, msg.get("blocks") or {})
-        self.persist()
+        self._persist()
         ack = {"t": "ack", "seq": msg["seq"]}
         if msg.get("verify"):
             ack["digest"] = blocks_digest(self.m.node(self.local).blocks)
@@ -199,44 +318,6 @@ class PeerLinkMixin:
             self.go_solo()
         if self.offer_future is not None and not self.offer_future.done():
             self.offer_future.set_result(True)
-
-    def verify_ack(self, sess: PeerSession, seq: int, digest: str) -> None:
-        """Coordinator: the follower's digest after the in-sync push; differing disks = a bug
-        somewhere, never to be left silent: fetch its blocks to find the keys."""
-        v = self.verifying
-        if v is None or v.seq != seq or v.fetching:
-            return
-        if digest == v.digest:
-            self.verifying = None
-            self.verified["ok"] += 1
-            return
-        self.verified["failed"] += 1
-        log(f"VERIFY FAILED after {v.after}: {self.peer}'s disk differs from {self.local}'s although "
-            f"both are UpToDate; fetching its blocks to resync the difference")
-        v.fetching = True
-        sess.send({"t": "verify"})
-
-    def verify_blocks(self, blocks: dict[str, str]) -> None:
-        """Coordinator: the follower's blocks (as of our ``verify`` request): resync what differs."""
-        v, self.verifying = self.verifying, None
-        me, peer = self.m.node(self.local), self.m.node(self.peer)
-        if v is None or not v.fetching or not self.paired or self.m.sync is not None or me.conn != CONNECTED:
-            return  # moved on (a resync or a disconnect): that gets its own check
-        actual = {str(k): str(val) for k, val in blocks.items()}
-        for key in v.touched:  # pushed after the request: applied after that answer
-            if key in self.follower_blocks:
-                actual[key] = self.follower_blocks[key]
-            else:
-                actual.pop(key, None)
-        peer.blocks, self.follower_blocks = actual, dict(actual)
-        keys = {k for k in set(me.blocks) | set(actual) if me.blocks.get(k) != actual.get(k)}
-        if not keys:
-            return
-        target = self.peer if v.source == self.local else self.local
-        log(f"VERIFY FAILED after {v.after}: {len(keys)} keys differ (e.g. {', '.join(sorted(keys)[:5])}); "
-            f"resyncing them {v.source} -> {target}")
-        self.m.resync_differences(v.source, target, keys, v.after)
-        self.after_change(force=True)
 
     async def offer(self) -> None:
         async with self.gate:
@@ -254,6 +335,8 @@ class PeerLinkMixin:
                 sess.close("handshake timed out")
             finally:
                 self.offer_future = None
+
+    # ---- the TCP session ------------------------------------------------------------------------
 
     def start_session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.session = PeerSession(reader, writer, on_message=self.on_peer_message, on_close=self.session_closed,
@@ -303,4 +386,3 @@ class PeerLinkMixin:
                 except (OSError, asyncio.TimeoutError):
                     pass
             await asyncio.sleep(self.connect_retry)
-
