@@ -12,13 +12,14 @@ the ``not-reported`` / ``unreadable`` findings say what is missing.
 
 The rules live by subject: :mod:`.nodes` (a node that could not be asked, data
 not read), :mod:`.pair` (VIP, keepalived, DRBD roles, replication, data
-safety), :mod:`.services` (mounts, disks, services, the rest).
+safety), :mod:`.drbd9` (quorum, diskless clients, blocked I/O, congestion, a paused
+resync), :mod:`.services` (mounts, disks, services, the rest).
 """
 
 from __future__ import annotations
 
 from hatui.health.registry import RULES, Rule, rule
-from hatui.health import nodes, pair, services  # noqa: F401  (importing registers the rules)
+from hatui.health import drbd9, nodes, pair, services  # noqa: F401  (importing registers the rules)
 from hatui.model import ClusterSnapshot, Finding
 from hatui.states import Severity
 

@@ -41,9 +41,13 @@ ROOT_ORDER: tuple[str, ...] = (
     "primary-disk-bad",
     "standalone",
     "replication-down",
+    "quorum-lost",
     "io-suspended",
     "data-loss-window",
+    "io-blocked",
     "sync-in-progress",
+    "replication-congested",
+    "resync-paused",
     "keepalived-down",
     "fs-not-mounted",
     "nfs-down-active",
@@ -63,16 +67,18 @@ _DIVERGED = (
     ("fs-not-mounted", ANY), ("fs-mounted-on-secondary", ANY), ("nfs-down-active", ANY), ("dag-down-active", ANY),
     ("nfs-on-secondary", ANY), ("dag-on-secondary", ANY), ("exports-missing", ANY), ("dag-health-failed", ANY),
     ("keepalived-fault", ANY), ("drbd-no-primary", ANY), ("io-suspended", ANY), ("data-loss-window", ANY),
-    *_VIP_MOVED,
+    ("quorum-lost", ANY), ("io-blocked", ANY), *_VIP_MOVED,
 )
 _NODE_GONE = (
     ("replication-down", ANY), ("data-loss-window", ANY), ("io-suspended", ANY), ("drbd-no-primary", ANY), ("peer-disk-not-uptodate", ANY), *_VIP_MOVED,
+    ("quorum-lost", ANY), ("io-blocked", ANY),
     # the survivor's layers while (or because) its takeover has not finished
     ("fs-not-mounted", OTHER), ("nfs-down-active", OTHER), ("dag-down-active", OTHER), ("exports-missing", OTHER),
     ("dag-health-failed", OTHER),
 )
 _DISK_GONE = (("drbd-resource-down", SAME), ("primary-disk-bad", SAME), ("replication-down", ANY),
               ("standalone", ANY), ("peer-disk-not-uptodate", ANY), ("drbd-no-primary", ANY),
+              ("io-suspended", SAME), ("io-blocked", SAME),
               *_SERVICES_SAME, *_VIP_MOVED)
 
 EXPLAINS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -83,11 +89,15 @@ EXPLAINS: dict[str, tuple[tuple[str, str], ...]] = {
     "drbd-resource-down": _DISK_GONE,
     "disk-missing": _DISK_GONE,
     "disk-ro": _DISK_GONE,
-    "primary-disk-bad": (*_SERVICES_SAME, *_VIP_MOVED),
+    "primary-disk-bad": (*_SERVICES_SAME, *_VIP_MOVED, ("io-blocked", SAME)),
     "standalone": (("replication-down", ANY), ("peer-disk-not-uptodate", ANY), ("data-loss-window", ANY),
-                   ("io-suspended", ANY)),
-    "replication-down": (("peer-disk-not-uptodate", ANY), ("data-loss-window", ANY), ("io-suspended", ANY)),
-    "sync-in-progress": (("peer-disk-not-uptodate", ANY),),
+                   ("io-suspended", ANY), ("quorum-lost", ANY), ("io-blocked", ANY)),
+    "replication-down": (("peer-disk-not-uptodate", ANY), ("data-loss-window", ANY), ("io-suspended", ANY),
+                         ("quorum-lost", ANY), ("io-blocked", ANY)),
+    # a node without quorum freezes (on-no-quorum suspend-io) and its requests wait
+    "quorum-lost": (("io-suspended", SAME), ("io-blocked", SAME)),
+    "io-suspended": (("io-blocked", SAME),),
+    "sync-in-progress": (("peer-disk-not-uptodate", ANY), ("resync-paused", ANY), ("replication-congested", ANY)),
     # keepalived's notify_stop releases the role: stopped on the Primary, nothing serves.
     "keepalived-down": (("drbd-no-primary", ANY), *_VIP_MOVED),
     "fs-not-mounted": (("nfs-down-active", SAME), ("dag-down-active", SAME), ("exports-missing", SAME),

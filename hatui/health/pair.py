@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from hatui.model.facts import peer_disk_bad, unit_running
 from hatui.health.registry import CRIT, OK, WARN, rule, up
 from hatui.model import Act, ClusterSnapshot, Finding, Layer, NodeSnapshot
+from hatui.model.drbd9 import failed_disks, peer_is_client, reasons
 from hatui.states import DiskState, ReplicationState, Role, VrrpState
 from hatui.present.text import duration_text as _duration
 
@@ -126,8 +127,8 @@ def drbd_roles(snap: ClusterSnapshot) -> Iterator[Finding]:
             r = node.resource(name)
             if r is None or r.role != Role.PRIMARY:
                 continue
-            for dev in r.devices:
-                if dev.disk is not None and dev.disk != DiskState.UPTODATE:
+            for dev in failed_disks(r):  # an intentional diskless client is no bad disk
+                if dev.disk is not None:
                     yield Finding(CRIT, Layer.DRBD, f"DRBD {name} on Primary {node.name} has disk {dev.disk}",
                                   "The active node is not serving from a good local disk; check the "
                                   "backing device and dmesg.", "primary-disk-bad", node.name)
@@ -197,7 +198,7 @@ def _peer_device_findings(snap: ClusterSnapshot, node: NodeSnapshot, name: str) 
             if dev.replication in (ReplicationState.VERIFY_S, ReplicationState.VERIFY_T):
                 yield Finding(OK, Layer.REPLICATION, f"DRBD {name} online verify running", "No action needed.",
                               "verify-running", node.name)
-            if peer_disk_bad(dev.peer_disk):
+            if peer_disk_bad(dev.peer_disk) and not peer_is_client(dev):
                 yield Finding(WARN, Layer.REPLICATION, f"peer {peer} of {node.name} has DRBD {name} disk "
                               f"{dev.peer_disk}: it cannot take over without losing data",
                               "Resync the peer (hatui resync reconnect / full) before relying on it.",
@@ -214,9 +215,7 @@ def data_safety(snap: ClusterSnapshot) -> Iterator[Finding]:
             hint = (f"Establish {peer}'s state first (its console, IPMI): only if it is down or its disk is "
                     f"Outdated, `drbdadm resume-io {res.resource}` on {name} lets writes through again — never "
                     f"while {peer} may be Primary.")
-            if why == "fencing":
-                hint = (f"The fence-peer handler could not outdate {peer} (peer unreachable over the other "
-                        f"network?). {hint}")
+            hint = _suspended_hint(reasons(why), peer, name, res.resource, hint)
             yield Finding(CRIT, Layer.DRBD, f"I/O on {name} is suspended ({why}): DRBD {res.resource} acknowledges "
                           "no write, clients block — no acknowledged write can be lost meanwhile", hint,
                           "io-suspended", name)
@@ -235,3 +234,20 @@ def data_safety(snap: ClusterSnapshot) -> Iterator[Finding]:
                           f"writes {peer} does not get, and nothing outdated {peer} (fencing "
                           f"{rf.policy or 'unknown'}); {amount}: if {name} crashed now, {peer} could be promoted "
                           "without those writes", hint, "data-loss-window", name)
+
+
+def _suspended_hint(why: tuple[str, ...], peer: str, name: str, resource: str, careful: str) -> str:
+    """What lets suspended I/O through again, by DRBD's reason (``careful``: resume only when safe)."""
+    if "fencing" in why:
+        return (f"The fence-peer handler could not outdate {peer} (peer unreachable over the other network?). "
+                f"{careful}")
+    if "quorum" in why:
+        return (f"It resumes by itself once quorum returns: restore the connection to {peer}. Do not turn quorum "
+                f"off or resume-io while {peer} may be Primary.")
+    if "no-data" in why:
+        return (f"DRBD on {name} reaches no UpToDate data: reattach its disk (check the backing device, dmesg) or "
+                f"reconnect {peer} if it has UpToDate data; I/O resumes then.")
+    if why == ("user",):
+        return (f"It was suspended by hand (drbdadm suspend-io): `drbdadm resume-io {resource}` on {name} once "
+                "that maintenance is over.")
+    return careful

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hatui.model import ClusterSnapshot, Layer, NodeSnapshot
+from hatui.model.drbd9 import blocked, can_take_over, failed_disks, is_client, lost_quorum, peer_is_client, reasons
 from hatui.probes import catalog
 from hatui.states import (DiskState, ReplicationState, Role, Severity, UnitActiveState, VrrpState, is_known,
                           is_syncing)
@@ -182,22 +183,27 @@ def _storage(snap: ClusterSnapshot, node: NodeSnapshot, res, active: bool) -> li
         drow = LayerState(Layer.DRBD, "down", f"{res.resource}: {why}", Severity.CRITICAL, dsrc, res.resource)
         lrow = LayerState(Layer.REPLICATION, "—", "", Severity.UNKNOWN, dsrc, res.resource)
     else:
-        disks = ", ".join(_word(d.disk) for d in r.devices) or "—"
-        bad_disk = any(d.disk != DiskState.UPTODATE for d in r.devices)
+        disks = ", ".join(f"{_word(d.disk)} (client)" if is_client(d) else _word(d.disk) for d in r.devices) or "—"
+        bad_disk = bool(failed_disks(r)) or any(d.disk is None for d in r.devices)
         dhealth = Severity.CRITICAL if role == Role.PRIMARY and bad_disk else (
             Severity.WARNING if bad_disk else Severity.OK)
         if role == Role.PRIMARY and snap.facts.resources[res.resource].both_primary:
             dhealth = Severity.CRITICAL  # two Primaries: diverging data, whatever each disk says
         rf = snap.facts.resources[res.resource]
         detail = f"{res.resource} {disks}"
+        if lost_quorum(r):
+            detail += ", NO QUORUM"
+            dhealth = Severity.CRITICAL if role == Role.PRIMARY else _worse(dhealth, Severity.WARNING)
         if node.name in rf.suspended:
             detail += f", I/O SUSPENDED ({rf.suspended[node.name]})"
             dhealth = Severity.CRITICAL
+        for dev in blocked(r):
+            detail += f", I/O blocked ({dev.blocked})"
+            dhealth = _worse(dhealth, Severity.WARNING)
         if node.name in rf.fencing:
             detail += f", fencing {rf.fencing[node.name]}"
         if role != Role.PRIMARY and rf.primaries:
-            safe, _why = snap.facts.takeover_safe(node.name)
-            detail += {True: ", takeover safe", False: ", takeover UNSAFE", None: ", takeover unknown"}[safe]
+            detail += _takeover_text(snap, node.name)
         drow = LayerState(Layer.DRBD, _word(role), detail, dhealth, dsrc + (catalog.DRBD_CONFIG,), res.resource)
         lrow = _link(r, res.resource)
     disk = node.disks.get(res.resource)
@@ -216,6 +222,18 @@ def _storage(snap: ClusterSnapshot, node: NodeSnapshot, res, active: bool) -> li
     return [mrow, drow, lrow, krow]
 
 
+def _worse(a: Severity, b: Severity) -> Severity:
+    order = (Severity.OK, Severity.WARNING, Severity.UNKNOWN, Severity.CRITICAL)
+    return max(a, b, key=order.index)
+
+
+def _takeover_text(snap: ClusterSnapshot, node: str) -> str:
+    """The standby's ", takeover safe / UNSAFE / unknown", with DRBD 9's own reason when it decides."""
+    take = can_take_over(snap, node)
+    word = {True: ", takeover safe", False: ", takeover UNSAFE", None: ", takeover unknown"}[take.can]
+    return word if take.why == snap.facts.takeover_safe(node)[1] else f"{word} ({take.why})"
+
+
 def _link(r, resource: str) -> LayerState:
     src = (catalog.DRBD,)
     if not r.connections:
@@ -227,11 +245,18 @@ def _link(r, resource: str) -> LayerState:
     if conn_word != "Connected":
         health = Severity.CRITICAL if conn_word == "StandAlone" else Severity.WARNING
         return LayerState(Layer.REPLICATION, conn_word, f"to {conn.peer}", health, src, resource)
-    detail = f"{_word(repl)} peer {_word(dev.peer_disk) if dev else '—'}"
+    client = dev is not None and peer_is_client(dev)
+    detail = f"{_word(repl)} peer {_word(dev.peer_disk) if dev else '—'}" + (" (client)" if client else "")
+    congestion = ", congested" if conn.congested else ""
     if is_syncing(repl) and dev is not None:
         pct = f" {dev.sync_percent:.1f}%" if dev.sync_percent is not None else ""
-        return LayerState(Layer.REPLICATION, "syncing", f"{_word(repl)}{pct}", Severity.WARNING, src, resource)
+        paused = reasons(dev.resync_suspended)
+        why = f" paused ({','.join(paused)})" if paused else ""
+        return LayerState(Layer.REPLICATION, "syncing", f"{_word(repl)}{pct}{why}{congestion}", Severity.WARNING,
+                          src, resource)
     health = Severity.OK if repl in (ReplicationState.ESTABLISHED, None) else Severity.WARNING
-    if dev is not None and dev.peer_disk not in (DiskState.UPTODATE, None):
+    if dev is not None and dev.peer_disk not in (DiskState.UPTODATE, None) and not client:
         health = Severity.WARNING
-    return LayerState(Layer.REPLICATION, conn_word, detail, health, src, resource)
+    if congestion:
+        health = _worse(health, Severity.WARNING)
+    return LayerState(Layer.REPLICATION, conn_word, detail + congestion, health, src, resource)

@@ -9,6 +9,7 @@ from typing import Any
 
 from hatui.present.layers import node_layers, vip_text
 from hatui.model import ClusterSnapshot, NodeSnapshot
+from hatui.model.drbd9 import can_take_over
 from hatui.probes.records import DrbdResource
 from hatui.states import is_known
 
@@ -24,13 +25,20 @@ def _drbd(res: DrbdResource) -> dict[str, Any]:
         "resource": res.name,
         "role": _state(res.role),
         "disk": _state(res.devices[0].disk) if res.devices else None,
-        "volumes": [{"volume": d.volume, "minor": d.minor, "disk": _state(d.disk)} for d in res.devices],
+        "may_promote": res.may_promote,
+        "promotion_score": res.promotion_score,
+        "suspended_reason": res.suspended_reason,
+        "volumes": [{"volume": d.volume, "minor": d.minor, "disk": _state(d.disk), "quorum": d.quorum,
+                     "client": d.client, "blocked": d.blocked} for d in res.devices],
         "peers": [
             {
                 "name": conn.peer,
                 "connection": _state(conn.connection),
                 "peer_role": _state(conn.peer_role),
+                "congested": conn.congested,
                 "replication": _state(dev.replication) if (dev := _first(conn.peer_devices)) else None,
+                "peer_client": dev.peer_client if dev else None,
+                "resync_suspended": dev.resync_suspended if dev else None,
                 "peer_disk": _state(dev.peer_disk) if dev else None,
                 "sync_percent": dev.sync_percent if dev else None,
                 "out_of_sync_kib": dev.out_of_sync_kib if dev else None,
@@ -79,6 +87,13 @@ def _node(snap: ClusterSnapshot, node: NodeSnapshot) -> dict[str, Any]:
             entry["suspended"] = rf.suspended.get(node.name) if rf else None
     safe, why = snap.facts.takeover_safe(node.name)
     doc["takeover"] = {"safe": safe, "why": why}
+    take = can_take_over(snap, node.name)
+    doc["can_take_over"] = {"value": take.can, "why": take.why}
+    if node.reachable and node.drbd is not None:
+        doc["drbd_ignored_lines"] = node.drbd.ignored
+        doc["drbd_helper_calls"] = [
+            {"resource": c.resource, "helper": c.helper, "response": c.response, "exit_code": c.exit_code,
+             "peer": c.peer, "timestamp": c.timestamp} for c in node.drbd.helper_calls]
     if node.vrrp is not None:
         doc["keepalived"] = {
             "instance": node.vrrp.name,

@@ -63,6 +63,7 @@ DEFS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "drbd_connection_state": (S, "DRBD connection state", CONN),
     "drbd_device_state": (S, "DRBD device state", DEV),
     "drbd_device_size_bytes": (G, "Device size in bytes", DEV),
+    "drbd_device_quorum": (G, "Boolean if this device has DRBD quorum", DEV),
     "drbd_peerdevice_outofsync_bytes": (G, "Number of bytes currently out of sync with this peer, according to the bitmap that DRBD has for it", (*CONN, "volume")),
     "keepalived_up": (G, "1 when the keepalived unit runs on the node, 0 when it does not", NODE),
     "keepalived_vrrp_state": (G, "State of the VRRP instance: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT", VRRP),
@@ -107,6 +108,8 @@ def _drbd(pair: str, node: NodeSnapshot) -> list[Sample]:
         for dev in res.devices:
             labels = (*base, str(dev.volume), "" if dev.minor is None else str(dev.minor))
             out.append(("drbd_device_state", labels, _states(dev.disk, DiskState)))
+            if dev.quorum is not None:  # not reported (DRBD 8.4, older drbd-utils): no sample
+                out.append(("drbd_device_quorum", labels, float(dev.quorum)))
             if dev.size_kib is not None:
                 out.append(("drbd_device_size_bytes", labels, dev.size_kib * 1024.0))
     return out
