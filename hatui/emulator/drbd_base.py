@@ -3,12 +3,13 @@
 Kept apart from :mod:`hatui.emulator.drbd_machine` so that the machine's parts (the
 resync/verify job in :mod:`hatui.emulator.drbd_sync`, fencing in
 :mod:`hatui.emulator.drbd_fencing`) share one set of names without importing the
-machine itself.
+machine itself. :class:`PairView` is what those parts see of the machine that owns them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 KIB_PER_BLOCK = 4 * 1024  # each key is "4 MiB" so a resync takes visible time
 BACKING_KIB = 2 * 1024 * 1024  # 2 GiB backing disk
@@ -27,6 +28,13 @@ class CommandResult:
     rc: int
     stdout: str = ""
     stderr: str = ""
+
+
+def refusal(resource: str, code: int, text: str, rc: int, cmd: str) -> CommandResult:
+    """DRBD's refusal of a state change: its text on stderr and exit code ``rc``."""
+    err = f"{resource}: State change failed: ({code}) {text}\n"
+    err += f"Command 'drbdsetup {cmd} {resource}' terminated with exit code {rc}\n"
+    return CommandResult(rc, stderr=err)
 
 
 @dataclass
@@ -69,3 +77,19 @@ class SyncJob:
     left_kib: float
     rate_kib_s: float
     started: float
+
+
+class PairView(Protocol):
+    """What the machine's components (resync, fencing) read and call of the machine that owns them."""
+
+    nodes: dict[str, DrbdNode]
+    resource: str
+    minor: int
+    device_kib: int
+    now: float
+    sync: SyncJob | None
+
+    def peer(self, name: str) -> DrbdNode: ...
+    def connected(self, name: str) -> bool: ...
+    def refuse(self, code: int, text: str, rc: int, cmd: str) -> CommandResult: ...
+    def kernel_log(self, node: str, message: str) -> None: ...

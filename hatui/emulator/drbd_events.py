@@ -3,10 +3,10 @@
 One node's view of resource ``r0`` is four objects, each a key (what names it
 on every line) and field groups::
 
-    resource     name:r0                                           role | suspended
-    connection   name:r0 peer-node-id:1 conn-name:vm12             connection | role
-    device       name:r0 volume:0 minor:0                          disk client quorum
-    peer-device  name:r0 peer-node-id:1 conn-name:vm12 volume:0    replication | peer-disk peer-client | resync-suspended
+    resource     name:r0                                         role | suspended
+    connection   name:r0 peer-node-id:1 conn-name:vm12           connection | role
+    device       name:r0 volume:0 minor:0                        disk client quorum
+    peer-device  name:r0 peer-node-id:1 conn-name:vm12 volume:0  replication | peer-disk peer-client | resync-suspended
 
 The dump (:func:`dump_lines`) prints every object as ``exists`` with all its
 fields, then ``exists -``. After that, as drbd-utils' ``drbdsetup events2``
@@ -119,9 +119,14 @@ def _full_line(action: str, obj: EventObject, statistics: bool) -> str:
     return " ".join(words)
 
 
-def dump_lines(m: EventSource, name: str, *, statistics: bool = False) -> list[str]:
-    """The initial dump without timestamps: ``exists`` lines, ``exists -`` last."""
-    return [_full_line("exists", o, statistics) for o in node_objects(m, name)] + ["exists -"]
+def dump_lines(m: EventSource, name: str, *, statistics: bool = False, timestamps: bool = False,
+               wall: float | None = None) -> list[str]:
+    """The initial dump: ``exists`` lines, ``exists -`` last (with ``timestamps``: ``wall``, or now, first)."""
+    lines = [_full_line("exists", o, statistics) for o in node_objects(m, name)] + ["exists -"]
+    if timestamps:
+        stamp = iso_timestamp(time.time() if wall is None else wall)
+        lines = [f"{stamp} {line}" for line in lines]
+    return lines
 
 
 def helper_line(m: EventSource, name: str, helper: str, status: int | None = None) -> str:
@@ -180,6 +185,11 @@ class Events2Stream:
         sub.seen = {(o.kind, o.key): o for o in node_objects(self._m, node)}
         self._subs.append(sub)
         return lambda: self._drop(sub)
+
+    def dump(self, node: str, *, statistics: bool = False, timestamps: bool = False,
+             wall: float | None = None) -> list[str]:
+        """``drbdsetup events2 --now`` on ``node``: see :func:`dump_lines`."""
+        return dump_lines(self._m, node, statistics=statistics, timestamps=timestamps, wall=wall)
 
     def _drop(self, sub: _Subscriber) -> None:
         if sub in self._subs:

@@ -3,9 +3,9 @@
 With ``fencing dont-care`` (DRBD's default) a Primary that loses the connection
 keeps acknowledging writes while the peer still calls itself UpToDate; if the
 Primary then dies, the peer is promoted without those writes and they are lost
-silently. DRBD closes that hole with a ``fence-peer`` handler, and this module
-gives the shared :class:`~hatui.emulator.drbd_machine.DrbdMachine` (demo pair and
-lab emulator alike) DRBD 9's behaviour:
+silently. DRBD closes that hole with a ``fence-peer`` handler. :class:`Fencing`, a
+component the shared :class:`~hatui.emulator.drbd_machine.DrbdMachine` owns (demo
+pair and lab emulator alike), gives it DRBD 9's behaviour:
 
 * ``resource-only``: a Primary that loses the connection calls ``fence-peer``.
 * ``resource-and-stonith``: it also suspends all I/O (``suspended:fencing``)
@@ -27,15 +27,16 @@ Handlers are run by whoever drives the machine: the demo in-process
 (:func:`simulated_fence_peer`, which "reaches the peer over the public network"
 unless it is down or partitioned), the lab as real programs (the calls queue in
 ``helper_calls``; the daemon reports each exit code with :meth:`helper_done`).
+The component holds the configuration and the queued calls; the nodes and the
+rest come from the machine through :class:`FencingHost`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import Callable, Protocol
 
-from hatui.emulator.drbd_base import CONNECTED, OUTDATED, PRIMARY, UPTODATE, CommandResult, DrbdNode, SyncJob
-from hatui.emulator.drbd_events import Events2Stream, emits
+from hatui.emulator.drbd_base import CONNECTED, OUTDATED, PRIMARY, UPTODATE, CommandResult, DrbdNode, PairView
 
 DONT_CARE, RESOURCE_ONLY, RESOURCE_AND_STONITH = "dont-care", "resource-only", "resource-and-stonith"
 POLICIES = (DONT_CARE, RESOURCE_ONLY, RESOURCE_AND_STONITH)
@@ -74,168 +75,178 @@ class HelperCall:
     peer: str
 
 
-HelperRunner = Callable[["FencingMixin", HelperCall], int]
+class FencingHost(PairView, Protocol):
+    """What fencing needs of the machine beyond :class:`~hatui.emulator.drbd_base.PairView`."""
+
+    def helper_event(self, node: str, helper: str, status: int | None = None) -> None: ...
 
 
-class FencingMixin:
-    """Fencing state and verbs (mixed into the machine, which owns the state named below)."""
+class FenceWorld(Protocol):
+    """What an in-process handler (:func:`simulated_fence_peer`) may see and do: the whole pair."""
 
     nodes: dict[str, DrbdNode]
-    resource: str
-    minor: int
-    now: float
-    sync: SyncJob | None
-    helpers: list[tuple[float, str, str]]
-    fencing: FencingConfig
-    helper_calls: list[HelperCall]  # handlers to run (when no in-process runner is set)
-    run_helper: HelperRunner | None  # in-process handler runner (the demo); None: queue for the driver
-    events: Events2Stream
-    public_cut: set[str]  # demo: nodes cut off the public network (the handler cannot reach them)
+    public_cut: set[str]
 
-    if TYPE_CHECKING:  # provided by the machine
-        def peer(self, name: str) -> DrbdNode: ...  # noqa: E704
-        def connected(self, name: str) -> bool: ...  # noqa: E704
-        def _path_ok(self) -> bool: ...  # noqa: E704
-        def _lose(self, node: DrbdNode, why: str) -> None: ...  # noqa: E704
-        def _fail(self, code: int, text: str, rc: int, cmd: str) -> CommandResult: ...  # noqa: E704
-        def _log(self, node: str, message: str) -> None: ...  # noqa: E704
+    def path_ok(self) -> bool: ...
+    def lose_connection(self, name: str, why: str) -> None: ...
+    def outdate(self, name: str) -> CommandResult: ...
 
-    def _fencing_init(self, fencing: FencingConfig | str | None, run_helper: HelperRunner | None) -> None:
-        if fencing is None or isinstance(fencing, str):
-            fencing = FencingConfig(fencing or DONT_CARE)
-        self.fencing, self.run_helper = fencing, run_helper
-        self.helper_calls, self.public_cut = [], set()
+
+HelperRunner = Callable[[FenceWorld, HelperCall], int]
+
+
+class Fencing:
+    """The pair's fencing: the policy and handlers, the handler calls to run, suspension and outdating.
+
+    ``run`` runs a handler in-process and returns its exit code, or returns None: then the call
+    waits in ``helper_calls`` for whoever drives the machine (the lab's daemon), which reports the
+    exit code with :meth:`helper_done`.
+    """
+
+    def __init__(self, m: FencingHost, config: FencingConfig | str | None,
+                 run: Callable[[HelperCall], int | None]) -> None:
+        if config is None or isinstance(config, str):
+            config = FencingConfig(config or DONT_CARE)
+        self.m, self.config, self._run = m, config, run
+        self.helper_calls: list[HelperCall] = []  # handlers to run (when no in-process runner is set)
 
     # ---- queries ------------------------------------------------------------------------
 
-    def fencing_active(self) -> bool:
-        return self.fencing.policy != DONT_CARE
-
-    def suspended(self, name: str) -> str | None:
-        """Why I/O on ``name`` is suspended ("fencing", "user"), None when it is not."""
-        return self.nodes[name].suspended
+    def active(self) -> bool:
+        return self.config.policy != DONT_CARE
 
     def promote_needs_fencing(self, name: str) -> bool:
         """A disconnected node with fencing must fence its peer before it may become Primary."""
-        node = self.nodes[name]
-        return (self.fencing_active() and node.role != PRIMARY and node.disk == UPTODATE
-                and not self.connected(name) and node.peer_fenced is None)
+        node = self.m.nodes[name]
+        return (self.active() and node.role != PRIMARY and node.disk == UPTODATE
+                and not self.m.connected(name) and node.peer_fenced is None)
+
+    def peer_fenced_for_promote(self, name: str, *, run: bool) -> bool:
+        """``drbdadm primary`` on ``name``: may it promote as far as fencing goes? A disconnected node
+        with fencing calls fence-peer first (``run``: in-process; the lab's daemon ran it already)."""
+        if not self.promote_needs_fencing(name):
+            return True
+        if run:
+            self.call_helper(name, "fence-peer")
+        return self.m.nodes[name].peer_fenced is not None
 
     # ---- verbs ----------------------------------------------------------------------------
 
-    @emits
     def outdate(self, name: str) -> CommandResult:
         """``drbdadm outdate``: mark this disk as not having the newest data (persisted by the lab)."""
-        node = self.nodes[name]
+        m = self.m
+        node = m.nodes[name]
         if node.role == PRIMARY:
-            return self._fail(-2, "Need access to UpToDate data", 17, "outdate")
-        if self.connected(name):
-            return self._fail(-6, "Refusing to be Outdated while Connected", 11, "outdate")
+            return m.refuse(-2, "Need access to UpToDate data", 17, "outdate")
+        if m.connected(name):
+            return m.refuse(-6, "Refusing to be Outdated while Connected", 11, "outdate")
         if node.disk not in (UPTODATE, OUTDATED):
-            return self._fail(-16, "Disk state is lower than outdated", 5, "outdate")
+            return m.refuse(-16, "Disk state is lower than outdated", 5, "outdate")
         if node.disk == UPTODATE:
             node.disk = OUTDATED
-            self._log(name, "disk( UpToDate -> Outdated )")
+            m.kernel_log(name, "disk( UpToDate -> Outdated )")
         return CommandResult(0)
 
-    @emits
     def resume_io(self, name: str) -> CommandResult:
         """``drbdadm resume-io``: the operator lifts a suspension (after establishing the peer's state)."""
-        self._resume(self.nodes[name], "resume-io by the operator")
+        self._resume(self.m.nodes[name], "resume-io by the operator")
         return CommandResult(0)
 
-    @emits
     def helper_done(self, call: HelperCall, rc: int) -> None:
         """A handler finished with exit code ``rc``: resume I/O on 4 or 7, keep it suspended otherwise."""
-        node = self.nodes[call.node]
-        self.events.helper(call.node, call.helper, rc)
-        self._log(call.node, f"helper command: /sbin/drbdadm {call.helper} {self.resource} exit code {rc}")
-        if call.helper != "fence-peer" or self.connected(call.node):
+        m = self.m
+        node = m.nodes[call.node]
+        m.helper_event(call.node, call.helper, rc)
+        m.kernel_log(call.node, f"helper command: /sbin/drbdadm {call.helper} {m.resource} exit code {rc}")
+        if call.helper != "fence-peer" or m.connected(call.node):
             return  # unfence-peer only informs; a connection that came back made fencing moot
         meaning = EXIT_MEANING.get(rc, "fence-peer helper broken")
         if rc in RESUME_CODES:
             node.peer_fenced, node.unfence_due = rc, True
-            self._log(call.node, f"fence-peer helper returned {rc} ({meaning})")
-            self._log(call.node, "pdsk( DUnknown -> Outdated )")
+            m.kernel_log(call.node, f"fence-peer helper returned {rc} ({meaning})")
+            m.kernel_log(call.node, "pdsk( DUnknown -> Outdated )")
             self._resume(node, meaning)
             return
         if rc == PEER_UNREACHABLE and node.role != PRIMARY and node.disk == UPTODATE:
             # DRBD: a disconnected UpToDate Secondary whose peer cannot be reached may be promoted
             # ("assumed to be dead"); a Primary's frozen I/O, though, resumes only on 4 or 7.
             node.peer_fenced = rc
-            self._log(call.node, "fence-peer helper returned 5 (peer is unreachable, assumed to be dead)")
+            m.kernel_log(call.node, "fence-peer helper returned 5 (peer is unreachable, assumed to be dead)")
             return
         if rc == PEER_REFUSED and node.role != PRIMARY and node.disk == UPTODATE:
-            self._log(call.node, "Peer is primary, outdating myself.")
+            m.kernel_log(call.node, "Peer is primary, outdating myself.")
             node.disk = OUTDATED
-            self._log(call.node, "disk( UpToDate -> Outdated )")
+            m.kernel_log(call.node, "disk( UpToDate -> Outdated )")
         if node.suspended == "fencing":
-            self._log(call.node, f"fence-peer helper returned {rc} ({meaning}): I/O stays suspended "
-                                 "(drbdadm resume-io once the peer's state is known)")
+            m.kernel_log(call.node, f"fence-peer helper returned {rc} ({meaning}): I/O stays suspended "
+                                    "(drbdadm resume-io once the peer's state is known)")
 
     def take_helper_calls(self) -> list[HelperCall]:
         calls, self.helper_calls = self.helper_calls, []
         return calls
 
-    # ---- hooks the machine calls ------------------------------------------------------
+    def call_helper(self, name: str, helper: str) -> HelperCall:
+        m = self.m
+        call = HelperCall(name, helper, self.config.handler(helper), m.resource, m.peer(name).name)
+        m.kernel_log(name, f"helper command: /sbin/drbdadm {helper} {m.resource}")
+        m.helper_event(name, helper)
+        rc = self._run(call)
+        if rc is None:
+            self.helper_calls.append(call)
+        else:
+            self.helper_done(call, rc)
+        return call
 
-    def _fence_on_disconnect(self, node: DrbdNode) -> None:
+    # ---- what the machine tells it ----------------------------------------------------
+
+    def on_disconnect(self, node: DrbdNode) -> None:
         """``node`` just lost its connection: a Primary with fencing fences its peer."""
         node.peer_fenced = None
-        if not self.fencing_active() or node.role != PRIMARY or not node.up:
+        if not self.active() or node.role != PRIMARY or not node.up:
             return
-        if self.fencing.policy == RESOURCE_AND_STONITH and node.suspended is None:
+        if self.config.policy == RESOURCE_AND_STONITH and node.suspended is None:
             node.suspended = "fencing"
-            self._log(node.name, "susp-io( no -> fencing )")
+            self.m.kernel_log(node.name, "susp-io( no -> fencing )")
         self.call_helper(node.name, "fence-peer")
 
-    def _graceful_disconnect(self, a: DrbdNode, b: DrbdNode) -> None:
+    def on_graceful_disconnect(self, a: DrbdNode, b: DrbdNode) -> None:
         """``drbdadm disconnect`` is agreed over the still-working connection: with fencing the
         Secondary of a Primary becomes Outdated at once (no handler, no suspension), as in DRBD."""
-        if not self.fencing_active():
+        if not self.active():
             return
         for node, other in ((a, b), (b, a)):
             if node.role == PRIMARY and other.role != PRIMARY and other.disk == UPTODATE:
                 other.disk = OUTDATED
-                self._log(other.name, "disk( UpToDate -> Outdated )")
+                self.m.kernel_log(other.name, "disk( UpToDate -> Outdated )")
                 node.peer_fenced, node.unfence_due = PEER_OUTDATED, True
 
-    def _fence_on_connect(self, node: DrbdNode) -> None:
+    def on_connect(self, node: DrbdNode) -> None:
         """The connection is back: the peer receives every write again, fencing is moot."""
         node.peer_fenced = None
         self._resume(node, "connection established")
 
     def check_unfence(self, name: str) -> None:
         """The fenced peer is UpToDate again after a resync: run unfence-peer (once)."""
-        node, peer = self.nodes[name], self.peer(name)
-        if node.unfence_due and self.connected(name) and self.sync is None and peer.disk == UPTODATE:
+        m = self.m
+        node, peer = m.nodes[name], m.peer(name)
+        if node.unfence_due and m.connected(name) and m.sync is None and peer.disk == UPTODATE:
             node.unfence_due = False
             self.call_helper(name, "unfence-peer")
 
-    def call_helper(self, name: str, helper: str) -> HelperCall:
-        call = HelperCall(name, helper, self.fencing.handler(helper), self.resource, self.peer(name).name)
-        self.helpers.append((self.now, name, helper))
-        self._log(name, f"helper command: /sbin/drbdadm {helper} {self.resource}")
-        self.events.helper(name, helper)
-        if self.run_helper is not None:
-            self.helper_done(call, self.run_helper(self, call))
-        else:
-            self.helper_calls.append(call)
-        return call
+    def suspended_write(self, node: DrbdNode) -> CommandResult | None:
+        """A write on ``node`` while its I/O is suspended: not applied, not acknowledged."""
+        if node.suspended is None:
+            return None
+        return CommandResult(5, stderr=f"/dev/drbd{self.m.minor}: I/O suspended ({node.suspended}): write not "
+                                       "acknowledged\n")
 
     def _resume(self, node: DrbdNode, why: str) -> None:
         if node.suspended is not None:
-            self._log(node.name, f"susp-io( {node.suspended} -> no ): {why}")
+            self.m.kernel_log(node.name, f"susp-io( {node.suspended} -> no ): {why}")
             node.suspended = None
 
-    def _suspended_write(self, node: DrbdNode) -> CommandResult | None:
-        if node.suspended is None:
-            return None
-        return CommandResult(5, stderr=f"/dev/drbd{self.minor}: I/O suspended ({node.suspended}): write not "
-                                       "acknowledged\n")
 
-
-def simulated_fence_peer(m: FencingMixin, call: HelperCall) -> int:
+def simulated_fence_peer(m: FenceWorld, call: HelperCall) -> int:
     """The demo's handler: "SSH" to the peer over the public network and outdate it there.
 
     Unreachable (5) when the peer is down or either node is cut off the public
@@ -248,8 +259,8 @@ def simulated_fence_peer(m: FencingMixin, call: HelperCall) -> int:
     peer = m.nodes[call.peer]
     if not peer.up or {call.node, call.peer} & m.public_cut:
         return PEER_UNREACHABLE
-    if peer.conn == CONNECTED and not m._path_ok():
-        m._lose(peer, "PingAck did not arrive in time.")
+    if peer.conn == CONNECTED and not m.path_ok():
+        m.lose_connection(call.peer, "PingAck did not arrive in time.")
     rc = m.outdate(call.peer).rc
     return {0: PEER_OUTDATED, 5: PEER_INCONSISTENT, 17: PEER_REFUSED}.get(rc, PEER_UNREACHABLE)
 
@@ -271,7 +282,18 @@ def config_sections(fencing: FencingConfig, indent: str = "    ") -> list[str]:
     return lines
 
 
-def drbdsetup_show(m: FencingMixin, name: str) -> str:
+class ConfigView(Protocol):
+    """What the configuration printers read: the pair's nodes and its fencing configuration."""
+
+    nodes: dict[str, DrbdNode]
+    resource: str
+    minor: int
+    fencing: FencingConfig
+
+    def peer(self, name: str) -> DrbdNode: ...
+
+
+def drbdsetup_show(m: ConfigView, name: str) -> str:
     """``drbdsetup show RES``: the kernel's view of the resource (handlers are drbdadm's, not shown)."""
     node, peer = m.nodes[name], m.peer(name)
     net = [f"            fencing         {m.fencing.policy};"] if m.fencing.policy != DONT_CARE else []
@@ -284,7 +306,7 @@ def drbdsetup_show(m: FencingMixin, name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def drbdadm_dump(m: FencingMixin, name: str, config_file: str = "/etc/drbd.d/r0.res") -> str:
+def drbdadm_dump(m: ConfigView, name: str, config_file: str = "/etc/drbd.d/r0.res") -> str:
     """``drbdadm dump RES``: the parsed configuration, fencing policy and handlers included."""
     lines = [f"# resource {m.resource} on {name}: not ignored, not stacked", f"# defined at {config_file}:1",
              f"resource {m.resource} {{"]

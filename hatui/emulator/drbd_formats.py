@@ -114,4 +114,4 @@ def proc_drbd(sim: MachineView, name: str) -> str:
 
 def drbd_events2_now(sim: MachineView, name: str, *, statistics: bool = False, timestamps: bool = False) -> str:
     """``drbdsetup events2 --now [--statistics] [--timestamps]``: the initial dump, ``exists -`` last."""
-    return "\n".join(sim.drbd.events2_dump(name, statistics=statistics, timestamps=timestamps, wall=sim.wall())) + "\n"
+    return "\n".join(sim.drbd.events.dump(name, statistics=statistics, timestamps=timestamps, wall=sim.wall())) + "\n"

@@ -15,25 +15,27 @@ Model (deliberately small, but faithful where hatui looks):
 * Protocol C: a write on a connected Primary lands on both sides before it
   returns. A write that cannot be replicated lands locally, is marked
   out-of-sync, and (first time) starts a new generation.
-* Handshake on reconnect: one side new -> it is SyncSource; both new -> split
-  brain (both StandAlone) unless one side said ``--discard-my-data``.
+* Handshake on reconnect: :func:`~hatui.emulator.drbd_sync.sync_direction`.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Callable
 
 from hatui.emulator.drbd_base import (  # noqa: F401 (re-exported: the machine's vocabulary)
     BACKING_KIB, CONNECTED, CONNECTING, DEFAULT_DEVICE_KIB, DUNKNOWN, ESTABLISHED, INCONSISTENT, KIB_PER_BLOCK, OFF,
-    OUTDATED, PRIMARY, SECONDARY, STANDALONE, UNCONNECTED, UNKNOWN, UPTODATE, CommandResult, DrbdNode, SyncJob)
-from hatui.emulator.drbd_events import Events2Stream, dump_lines, emits, iso_timestamp
-from hatui.emulator.drbd_fencing import FencingConfig, FencingMixin, HelperRunner, simulated_fence_peer
-from hatui.emulator.drbd_sync import SyncMixin
+    OUTDATED, PRIMARY, SECONDARY, STANDALONE, UNCONNECTED, UNKNOWN, UPTODATE, CommandResult, DrbdNode, SyncJob, refusal)
+from hatui.emulator.drbd_events import Events2Stream, emits
+from hatui.emulator.drbd_fencing import Fencing, FencingConfig, HelperCall, HelperRunner, simulated_fence_peer
+from hatui.emulator.drbd_sync import SPLIT_BRAIN, Resync, sync_direction
 
 
-class DrbdMachine(SyncMixin, FencingMixin):
-    """Resource ``r0`` between two nodes; the first name starts as Primary."""
+class DrbdMachine:
+    """Resource ``r0`` between two nodes; the first name starts as Primary.
+
+    Owns three components, each seeing the machine through a narrow protocol: the resync/verify
+    job (:class:`Resync`), fencing (:class:`Fencing`) and the events2 subscribers (``events``).
+    """
 
     def __init__(
         self,
@@ -53,19 +55,20 @@ class DrbdMachine(SyncMixin, FencingMixin):
         run_helper: HelperRunner | None = simulated_fence_peer,
     ) -> None:
         self.resource, self.minor, self.device_kib = resource, minor, device_kib
-        self.sync_rate_kib_s, self.verify_rate_kib_s = sync_rate_kib_s, verify_rate_kib_s
         self.ping_timeout, self.connect_retry = ping_timeout, connect_retry
         self.nodes = {n: DrbdNode(n, i, blocks=dict(blocks or {})) for i, n in enumerate(names)}
         self.nodes[primary or names[0]].role = PRIMARY
         self.synced_generation = 1
         self._next_generation = 2
         self.link_up = True
-        self.sync: SyncJob | None = None
         self.now = now
         self.log: list[tuple[float, str, str]] = []  # (time, node, kernel-style message)
         self.helpers: list[tuple[float, str, str]] = []  # (time, node, helper) e.g. split-brain
-        self.events = Events2Stream(self)  # drbdsetup events2 subscribers
-        self._fencing_init(fencing, run_helper)  # dont-care unless told: DRBD's default
+        self.run_helper = run_helper  # in-process handler runner (the demo); None: calls queue for the driver
+        self.public_cut: set[str] = set()  # demo: nodes cut off the public network (the handler cannot reach them)
+        self.events = Events2Stream(self)  # drbdsetup events2: events.subscribe(...), events.dump(...)
+        self._resync = Resync(self, sync_rate_kib_s=sync_rate_kib_s, verify_rate_kib_s=verify_rate_kib_s)
+        self._fence = Fencing(self, fencing, self._run_helper)  # dont-care unless told: DRBD's default
 
     # ---- queries --------------------------------------------------------------
 
@@ -79,14 +82,7 @@ class DrbdMachine(SyncMixin, FencingMixin):
         return self.nodes[name].conn == CONNECTED
 
     def replication(self, name: str) -> str:
-        if not self.connected(name):
-            return OFF
-        job = self.sync
-        if job is None:
-            return ESTABLISHED
-        if job.kind == "verify":
-            return "VerifyS" if job.source == name else "VerifyT"
-        return "SyncSource" if job.source == name else "SyncTarget"
+        return self._resync.replication(name) if self.connected(name) else OFF
 
     def peer_role(self, name: str) -> str:
         return self.peer(name).role if self.connected(name) else UNKNOWN
@@ -97,52 +93,75 @@ class DrbdMachine(SyncMixin, FencingMixin):
         return OUTDATED if self.nodes[name].peer_fenced is not None else DUNKNOWN
 
     def out_of_sync_kib(self, name: str) -> int:
-        """What this node's bitmap says the peer lacks (or, when target, it lacks)."""
-        if self.sync is not None and self.sync.kind == "resync" and self.connected(name):
-            return int(self.sync.left_kib)
-        if self.connected(name):
-            return 0
-        node = self.nodes[name]
-        if node.needs_full_sync:
-            return self.device_kib
-        return min(self.device_kib, len(node.out_of_sync) * KIB_PER_BLOCK)
+        return self._resync.out_of_sync_kib(name, connected=self.connected(name))
 
     def percent_in_sync(self, name: str) -> float:
         return round(100.0 * (1 - self.out_of_sync_kib(name) / self.device_kib), 2)
 
     def sync_progress(self, name: str) -> dict[str, float] | None:
-        """done % of the running resync/verify (0 -> 100), speed KiB/s, ETA s."""
-        job = self.sync
-        if job is None or not self.connected(name):
-            return None
-        done = 100.0 * (job.total_kib - job.left_kib) / job.total_kib if job.total_kib else 100.0
-        return {
-            "done": round(min(done, 100.0), 2),
-            "speed_kib_s": job.rate_kib_s,
-            "eta_s": job.left_kib / job.rate_kib_s if job.rate_kib_s else 0.0,
-            "total_kib": float(job.total_kib),
-            "left_kib": float(job.left_kib),
-        }
+        return self._resync.progress() if self.connected(name) else None
 
-    def held_open(self, name: str) -> bool:
-        return self.nodes[name].open_count > 0
+    # ---- the components' state and verbs -------------------------------------------
 
-    # ---- drbdsetup events2 -------------------------------------------------------
+    @property
+    def sync(self) -> SyncJob | None:
+        """The running resync or verify (None when none runs)."""
+        return self._resync.job
 
-    def subscribe(self, callback: Callable[[str], None], *, node: str, timestamps: bool = False,
-                  statistics: bool = False, wall: Callable[[], float] | None = None) -> Callable[[], None]:
-        """Follow ``node``'s ``drbdsetup events2`` after its dump: see :mod:`hatui.emulator.drbd_events`."""
-        return self.events.subscribe(callback, node=node, timestamps=timestamps, statistics=statistics,
-                                     **({"wall": wall} if wall is not None else {}))
+    @sync.setter
+    def sync(self, job: SyncJob | None) -> None:
+        self._resync.job = job
 
-    def events2_dump(self, node: str, *, statistics: bool = False, timestamps: bool = False,
-                     wall: float | None = None) -> list[str]:
-        """``drbdsetup events2 --now`` on ``node``: ``exists`` lines then ``exists -`` (no newlines)."""
-        lines = dump_lines(self, node, statistics=statistics)
-        if timestamps:
-            stamp = iso_timestamp(time.time() if wall is None else wall)
-            lines = [f"{stamp} {line}" for line in lines]
-        return lines
+    @property
+    def fencing(self) -> FencingConfig:
+        return self._fence.config
+
+    @property
+    def helper_calls(self) -> list[HelperCall]:
+        """Handler calls waiting for the driver (when ``run_helper`` is None)."""
+        return self._fence.helper_calls
+
+    @emits
+    def invalidate(self, name: str) -> CommandResult:
+        """Throw away local data: full resync with this node as SyncTarget."""
+        return self._resync.invalidate(name)
+
+    @emits
+    def invalidate_remote(self, name: str) -> CommandResult:
+        return self._resync.invalidate_remote(name)
+
+    @emits
+    def verify(self, name: str) -> CommandResult:
+        return self._resync.verify(name)
+
+    @emits
+    def outdate(self, name: str) -> CommandResult:
+        return self._fence.outdate(name)
+
+    @emits
+    def resume_io(self, name: str) -> CommandResult:
+        return self._fence.resume_io(name)
+
+    @emits
+    def helper_done(self, call: HelperCall, rc: int) -> None:
+        """A handler the driver ran finished with exit code ``rc``."""
+        self._fence.helper_done(call, rc)
+
+    def call_helper(self, name: str, helper: str) -> HelperCall:
+        return self._fence.call_helper(name, helper)
+
+    def take_helper_calls(self) -> list[HelperCall]:
+        return self._fence.take_helper_calls()
+
+    def check_unfence(self, name: str) -> None:
+        self._fence.check_unfence(name)
+
+    def promote_needs_fencing(self, name: str) -> bool:
+        return self._fence.promote_needs_fencing(name)
+
+    def suspended(self, name: str) -> str | None:
+        """Why I/O on ``name`` is suspended ("fencing", "user"), None when it is not."""
+        return self.nodes[name].suspended
 
     # ---- data path ------------------------------------------------------------
 
@@ -152,13 +171,13 @@ class DrbdMachine(SyncMixin, FencingMixin):
         node = self.nodes[name]
         if not node.up or node.role != PRIMARY:
             return CommandResult(1, stderr=f"/dev/drbd{self.minor}: Wrong medium type\n")
-        suspended = self._suspended_write(node)
+        suspended = self._fence.suspended_write(node)
         if suspended is not None:
             return suspended  # not applied, not acknowledged: fencing holds every write
         node.blocks[key] = value
         node.written_kib += KIB_PER_BLOCK
         peer = self.peer(name)
-        if self.connected(name) and self._path_ok():
+        if self.connected(name) and self.path_ok():
             # Protocol C: acknowledged only once the peer has it too.
             peer.blocks[key] = value
             node.sent_kib += KIB_PER_BLOCK
@@ -178,10 +197,8 @@ class DrbdMachine(SyncMixin, FencingMixin):
 
     # ---- commands (drbdadm verbs) ----------------------------------------------
 
-    def _fail(self, code: int, text: str, rc: int, cmd: str) -> CommandResult:
-        err = f"{self.resource}: State change failed: ({code}) {text}\n"
-        err += f"Command 'drbdsetup {cmd} {self.resource}' terminated with exit code {rc}\n"
-        return CommandResult(rc, stderr=err)
+    def refuse(self, code: int, text: str, rc: int, cmd: str) -> CommandResult:
+        return refusal(self.resource, code, text, rc, cmd)
 
     @emits
     def primary(self, name: str, *, force: bool = False) -> CommandResult:
@@ -189,14 +206,11 @@ class DrbdMachine(SyncMixin, FencingMixin):
         if node.role == PRIMARY:
             return CommandResult(0)
         if self.connected(name) and self.peer(name).role == PRIMARY:
-            return self._fail(-1, "Multiple primaries not allowed by config", 11, "primary")
+            return self.refuse(-1, "Multiple primaries not allowed by config", 11, "primary")
         if node.disk != UPTODATE and not force:
-            return self._fail(-2, "Need access to UpToDate data", 17, "primary")
-        if not force and self.promote_needs_fencing(name):
-            if self.run_helper is not None:
-                self.call_helper(name, "fence-peer")  # the lab's daemon runs it before it gets here
-            if node.peer_fenced is None:
-                return self._fail(-7, "Refusing to be Primary while peer is not outdated", 11, "primary")
+            return self.refuse(-2, "Need access to UpToDate data", 17, "primary")
+        if not force and not self._fence.peer_fenced_for_promote(name, run=self.run_helper is not None):
+            return self.refuse(-7, "Refusing to be Primary while peer is not outdated", 11, "primary")
         if force and node.disk != UPTODATE:
             # --force declares these (possibly stale) blocks the truth: new data history.
             node.disk = UPTODATE
@@ -213,7 +227,7 @@ class DrbdMachine(SyncMixin, FencingMixin):
         if node.role == SECONDARY:
             return CommandResult(0)
         if node.open_count > 0:
-            return self._fail(-12, "Device is held open by someone", 11, "secondary")
+            return self.refuse(-12, "Device is held open by someone", 11, "secondary")
         node.role = SECONDARY
         return CommandResult(0)
 
@@ -233,12 +247,12 @@ class DrbdMachine(SyncMixin, FencingMixin):
         node.want_connect = False
         self._set_conn(node, STANDALONE)
         if was_connected:
-            self._abort_sync()
+            self._resync.abort()
             peer = self.peer(name)
             if peer.up and peer.conn == CONNECTED:
                 # A clean disconnect is noticed at once, no ping timeout.
                 self._set_conn(peer, UNCONNECTED)
-                self._graceful_disconnect(node, peer)
+                self._fence.on_graceful_disconnect(node, peer)
         return CommandResult(0)
 
     # ---- faults -----------------------------------------------------------------
@@ -250,7 +264,7 @@ class DrbdMachine(SyncMixin, FencingMixin):
         if immediate:
             for node in self.nodes.values():
                 if node.up and node.conn == CONNECTED:
-                    self._lose(node, "Network failure (immediate)")
+                    self.lose_connection(node.name, "Network failure (immediate)")
 
     @emits
     def heal_link(self) -> None:
@@ -282,98 +296,105 @@ class DrbdMachine(SyncMixin, FencingMixin):
         for node in self.nodes.values():
             if not node.up:
                 continue
-            if node.conn == CONNECTED and not self._path_ok():
+            if node.conn == CONNECTED and not self.path_ok():
                 if node.lost_since is None:
                     node.lost_since = now
                 if now - node.lost_since >= self.ping_timeout:
-                    self._lose(node, "PingAck did not arrive in time.")
+                    self.lose_connection(node.name, "PingAck did not arrive in time.")
             elif node.conn == CONNECTED:
                 node.lost_since = None
             if node.conn == UNCONNECTED and node.want_connect and now - node.conn_since >= self.connect_retry:
                 self._set_conn(node, CONNECTING)
         a, b = self.nodes.values()
-        if self._path_ok() and a.conn == CONNECTING and b.conn == CONNECTING:
+        if self.path_ok() and a.conn == CONNECTING and b.conn == CONNECTING:
             self.events.flush()  # events2 shows each step: Connecting, Connected, the resync's start, its progress
             self._handshake(a, b)
             self.events.flush()
         self._advance(dt)
 
-    def _path_ok(self) -> bool:
+    def path_ok(self) -> bool:
+        """The replication link works and both nodes are up."""
         return self.link_up and all(n.up for n in self.nodes.values())
 
-    def _lose(self, node: DrbdNode, why: str) -> None:
-        self._log(node.name, why)
-        self._abort_sync()
+    def lose_connection(self, name: str, why: str) -> None:
+        """``name`` notices that its connection is gone (the link broke, or its peer died)."""
+        node = self.nodes[name]
+        self.kernel_log(name, why)
+        self._resync.abort()
         node.lost_since = None
         self._set_conn(node, UNCONNECTED)
-        self._fence_on_disconnect(node)
+        self._fence.on_disconnect(node)
 
     def _set_conn(self, node: DrbdNode, state: str) -> None:
         node.conn, node.conn_since = state, self.now
 
     def _handshake(self, a: DrbdNode, b: DrbdNode) -> None:
-        a_new, b_new = self._has_new_data(a), self._has_new_data(b)
-        source = target = None
-        if a_new and b_new:
-            if a.discard_my_data != b.discard_my_data:
-                source, target = (b, a) if a.discard_my_data else (a, b)
-            else:
-                for node in (a, b):
-                    self._log(node.name, "Split-Brain detected, dropping connection!")
-                    self.helpers.append((self.now, node.name, "split-brain"))
-                    self.events.helper(node.name, "split-brain")
-                    self.events.helper(node.name, "split-brain", 0)
-                    node.want_connect = False
-                    self._set_conn(node, STANDALONE)
-                return
-        elif a_new or b_new:
-            source, target = (a, b) if a_new else (b, a)
-        elif a.disk == UPTODATE and b.disk != UPTODATE:
-            source, target = a, b
-        elif b.disk == UPTODATE and a.disk != UPTODATE:
-            source, target = b, a
+        outcome = sync_direction(a, b, self._has_new_data(a), self._has_new_data(b))
+        if outcome == SPLIT_BRAIN:
+            for node in (a, b):
+                self.kernel_log(node.name, "Split-Brain detected, dropping connection!")
+                self.helper_event(node.name, "split-brain")
+                self.helper_event(node.name, "split-brain", 0)
+                node.want_connect = False
+                self._set_conn(node, STANDALONE)
+            return
         for node in (a, b):
             node.discard_my_data = False
             node.lost_since = None
             self._set_conn(node, CONNECTED)
-            self._log(node.name, f"Handshake to peer {self.peer(node.name).node_id} successful")
-            self._fence_on_connect(node)
-        if source is None:
+            self.kernel_log(node.name, f"Handshake to peer {self.peer(node.name).node_id} successful")
+            self._fence.on_connect(node)
+        if outcome is None:
             self.synced_generation = a.generation
             a.out_of_sync.clear()
             b.out_of_sync.clear()
             for node in (a, b):
                 self.check_unfence(node.name)
         else:
-            self._start_resync(source.name, target.name)
+            self._start_resync(*outcome)
 
     def _has_new_data(self, node: DrbdNode) -> bool:
         """Handshake: ``node`` may have writes its peer lacks (the lab asks each node's own records)."""
         return node.generation != self.synced_generation
 
-    def _sync_finished(self, job: SyncJob) -> None:
-        if job.kind == "resync":
+    def _start_resync(self, source: str, target: str) -> None:
+        self._resync.start(source, target)
+
+    def _advance(self, dt: float) -> None:
+        job = self._resync.advance(dt)
+        if job is not None and job.kind == "resync":
+            self.synced_generation = self.nodes[job.source].generation
             self.check_unfence(job.source)
 
     def _new_generation(self) -> int:
         gen, self._next_generation = self._next_generation, self._next_generation + 1
         return gen
 
-    def _log(self, node: str, message: str) -> None:
+    def kernel_log(self, node: str, message: str) -> None:
+        """A kernel log line of ``node`` (``drbd r0: ...``), kept in ``log``."""
         self.log.append((self.now, node, f"drbd {self.resource}: {message}"))
         del self.log[:-200]  # bounded: the demo runs for hours
 
+    _log = kernel_log  # the name hatui.lab's LabDrbdMachine subclass still calls
+
+    def helper_event(self, node: str, helper: str, status: int | None = None) -> None:
+        """A handler starts (``status`` None: kept in ``helpers``) or returns; events2 prints both."""
+        if status is None:
+            self.helpers.append((self.now, node, helper))
+        self.events.helper(node, helper, status)
+
+    def _run_helper(self, call: HelperCall) -> int | None:
+        return None if self.run_helper is None else self.run_helper(self, call)
+
     def snapshot(self) -> dict[str, object]:
         """JSON-able state for ``hatui-sim state`` and tests."""
-        nodes = {}
-        for name, n in self.nodes.items():
-            nodes[name] = {
-                "up": n.up, "role": n.role, "disk": n.disk, "connection": n.conn,
-                "replication": self.replication(name), "peer_role": self.peer_role(name),
-                "peer_disk": self.peer_disk(name), "generation": n.generation,
-                "out_of_sync": sorted(n.out_of_sync), "out_of_sync_kib": self.out_of_sync_kib(name),
-                "open": n.open_count > 0, "blocks": dict(n.blocks), "progress": self.sync_progress(name),
-                "suspended": n.suspended, "peer_fenced": n.peer_fenced,
-            }
+        nodes = {name: {
+            "up": n.up, "role": n.role, "disk": n.disk, "connection": n.conn,
+            "replication": self.replication(name), "peer_role": self.peer_role(name),
+            "peer_disk": self.peer_disk(name), "generation": n.generation,
+            "out_of_sync": sorted(n.out_of_sync), "out_of_sync_kib": self.out_of_sync_kib(name),
+            "open": n.open_count > 0, "blocks": dict(n.blocks), "progress": self.sync_progress(name),
+            "suspended": n.suspended, "peer_fenced": n.peer_fenced,
+        } for name, n in self.nodes.items()}
         return {"resource": self.resource, "link_up": self.link_up, "fencing": self.fencing.policy,
                 "synced_generation": self.synced_generation, "nodes": nodes}

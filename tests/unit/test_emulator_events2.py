@@ -25,8 +25,8 @@ class View:
 
 def follow(m: DrbdMachine, node: str, **opts) -> list[str]:
     """The dump then every line the machine emits for ``node`` (a stream as hatui would read it)."""
-    lines = list(m.events2_dump(node, statistics=opts.get("statistics", False)))
-    m.subscribe(lines.append, node=node, **opts)
+    lines = list(m.events.dump(node, statistics=opts.get("statistics", False)))
+    m.events.subscribe(lines.append, node=node, **opts)
     return lines
 
 
@@ -60,7 +60,7 @@ def assert_folds_to_status(m: DrbdMachine, streams: dict[str, list[str]]) -> Non
 
 def test_dump_is_the_events2_now_format() -> None:
     m = DrbdMachine()
-    assert m.events2_dump("vm2") == [
+    assert m.events.dump("vm2") == [
         "exists resource name:r0 role:Primary suspended:no",
         f"exists connection {VM2_PD} connection:Connected role:Secondary",
         "exists device name:r0 volume:0 minor:0 disk:UpToDate client:no quorum:yes",
@@ -68,7 +68,7 @@ def test_dump_is_the_events2_now_format() -> None:
         "resync-suspended:no",
         "exists -",
     ]
-    stamped = m.events2_dump("vm12", timestamps=True, wall=1_700_000_000.25)
+    stamped = m.events.dump("vm12", timestamps=True, wall=1_700_000_000.25)
     assert all(line.startswith("2023-11-14T22:13:20.250000+00:00 exists ") for line in stamped)
 
 
@@ -152,7 +152,7 @@ def test_resync_states_and_rate_limited_progress() -> None:
                           "peer-client:no received:0 sent:0 out-of-sync:2097080 pending:0 unacked:0 done:0.00 eta:10"]
     assert_folds_to_status(m, {"vm2": a, "vm12": plain})
     stamps = []
-    m.subscribe(lambda line: stamps.append(m.now) if " done:" in line else None, node="vm12", statistics=True)
+    m.events.subscribe(lambda line: stamps.append(m.now) if " done:" in line else None, node="vm12", statistics=True)
     run(m, 5.0, step=0.05)
     progress = [line for line in changes(b) if " done:" in line and "replication:" not in line]
     done = [float(re.search(r" done:(\S+)", line).group(1)) for line in progress]
@@ -181,7 +181,7 @@ def test_down_and_up_destroy_then_create() -> None:
     assert changes(b) == [f"destroy peer-device {VM12_PD} volume:0", f"destroy connection {VM12_PD}",
                           "destroy device name:r0 volume:0 minor:0", "destroy resource name:r0"]
     assert drbd_report_from_events2(b).resources == ()
-    assert m.events2_dump("vm12") == ["exists -"]
+    assert m.events.dump("vm12") == ["exists -"]
     del b[b.index("exists -") + 1:]
     m.restore("vm12")
     assert changes(b) == [
@@ -210,12 +210,12 @@ def test_writes_are_statistics_only() -> None:
 def test_timestamps_unsubscribe_and_a_broken_subscriber() -> None:
     m = DrbdMachine()
     got: list[str] = []
-    stop = m.subscribe(got.append, node="vm2", timestamps=True, wall=lambda: 1_700_000_000.5)
+    stop = m.events.subscribe(got.append, node="vm2", timestamps=True, wall=lambda: 1_700_000_000.5)
 
     def broken(line: str) -> None:
         raise BrokenPipeError
 
-    m.subscribe(broken, node="vm2")
+    m.events.subscribe(broken, node="vm2")
     assert m.events.subscribers == 2
     m.secondary("vm2")
     assert got == ["2023-11-14T22:13:20.500000+00:00 change resource name:r0 role:Secondary"]
@@ -226,4 +226,4 @@ def test_timestamps_unsubscribe_and_a_broken_subscriber() -> None:
     m.primary("vm2")
     assert len(got) == 1
     with pytest.raises(KeyError):
-        m.subscribe(got.append, node="vm99")
+        m.events.subscribe(got.append, node="vm99")
