@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hatui.probes.records import DrbdConnection, DrbdDevice, DrbdPeerDevice, DrbdResource
+from hatui.probes.records import DrbdConnection, DrbdDevice, DrbdPeerDevice, DrbdResource, HelperCall
 from hatui.states import DiskState, Role, is_syncing
 
 if TYPE_CHECKING:
@@ -135,3 +135,20 @@ def can_take_over(snap: ClusterSnapshot, node: str) -> TakeOver:
         if not others:
             return TakeOver(False, f"DRBD refuses to promote it (may_promote no{score})")
     return TakeOver(safe, why)
+
+
+# fence-peer's exit codes (drbd.conf: handlers): what the handler says it did to the peer.
+FENCE_EXIT = {3: "peer disk already Inconsistent", 4: "peer outdated", 5: "peer unreachable",
+              6: "peer refused (it is Primary)", 7: "peer fenced (STONITH)"}
+
+
+def helper_text(node: str, call: HelperCall) -> str:
+    """The event-log / timeline words of a helper event: "split-brain handler ran on vm12, exit 0"."""
+    on = f"{call.helper} handler {{}} on {node}" + (f" for {call.resource}" if call.resource else "")
+    if not call.response:
+        return on.format("started")
+    code = call.exit_code
+    text = on.format("ran") + (f", exit {code}" if code is not None else ", exit status not reported")
+    if call.helper == "fence-peer" and code in FENCE_EXIT:
+        text += f" ({FENCE_EXIT[code]})"
+    return text
