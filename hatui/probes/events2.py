@@ -214,10 +214,13 @@ class Events2State:
 
     def _conn_key(self, res: dict, f: dict[str, str]) -> str:
         """drbdsetup's key of a connection: its conn-name; a line with only peer-node-id finds it by that."""
-        name = f.get("conn-name")
+        name, node_id = f.get("conn-name"), f.get("peer-node-id")
         if name:
+            unnamed = f"node-id:{node_id}"
+            if name not in res["conn"] and unnamed in res["conn"]:  # first seen without its name
+                res["conn"][name] = res["conn"].pop(unnamed)
+                res["conn"][name]["f"]["conn-name"] = name
             return name
-        node_id = f["peer-node-id"]
         for key, conn in res["conn"].items():
             if conn["f"].get("peer-node-id") == node_id:
                 return key

@@ -102,7 +102,7 @@ class HelperCall:
     @property
     def exit_code(self) -> int | None:
         """The handler's exit code: DRBD 9 reports a wait status (code × 256); plain codes are kept."""
-        if self.status is None:
+        if self.status is None or self.status >= 2**31:  # a negative errno: the handler did not run
             return None
         return self.status >> 8 if self.status >= 256 and self.status & 0xFF == 0 else self.status
 

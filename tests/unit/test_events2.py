@@ -204,3 +204,18 @@ def test_real_fixtures():
     assert conn.peer_devices[0].resync_suspended == "no" and conn.peer_devices[0].peer_client is False
     reconnect = drbd_report_from_events2((TEST_FIXTURES / "drbd9-events2-reconnect.txt").read_text())
     assert reconnect.resources[0].connections[0].connection == ConnectionState.CONNECTING
+
+
+def test_a_connection_first_seen_by_node_id_keeps_its_objects_when_its_name_arrives():
+    state = fed(["change connection name:r0 peer-node-id:1 connection:Connecting",
+                 "change peer-device name:r0 peer-node-id:1 volume:0 replication:Off",
+                 "change connection name:r0 peer-node-id:1 conn-name:vm2 connection:Connected"])
+    (conn,) = state.report().resources[0].connections
+    assert conn.peer == "vm2" and conn.connection == ConnectionState.CONNECTED
+    assert conn.peer_devices[0].replication == ReplicationState.OFF
+
+
+def test_a_helper_that_could_not_run_has_no_exit_code():
+    state = fed(["response helper name:r0 helper:fence-peer status:4294967294"])  # -ENOENT, printed unsigned
+    (call,) = state.take_helper_calls()
+    assert call.status == 4294967294 and call.exit_code is None
