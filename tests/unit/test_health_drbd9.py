@@ -118,8 +118,10 @@ def test_paused_resync_says_why_under_the_resync():
     a, c = pair()
     a = change(b.set_drbd(a, replication=ReplicationState.PAUSED_SYNC_S, peer_disk=DiskState.INCONSISTENT,
                           sync_percent=40.0), pd={"resync_suspended": "user"})
-    c = b.set_drbd(c, replication=ReplicationState.PAUSED_SYNC_T, disk=DiskState.INCONSISTENT, sync_percent=40.0)
+    c = change(b.set_drbd(c, replication=ReplicationState.PAUSED_SYNC_T, disk=DiskState.INCONSISTENT,
+                          sync_percent=40.0), pd={"resync_suspended": "peer"})
     snap = b.cluster(a, c)
+    assert [f.node for f in snap.findings if f.code == "resync-paused"] == ["vm2"]  # said once, where paused
     paused = codes(snap)["resync-paused"]
     assert paused.caused_by == "sync-in-progress" and "resume-sync r0` on vm2" in paused.hint
     assert "paused (user)" in cell(snap, "vm2", Layer.REPLICATION).detail
