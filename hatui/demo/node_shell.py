@@ -23,6 +23,7 @@ from hatui.demo.cluster_sim import ClusterSim
 from hatui.demo.basic_commands import BasicCommands
 from hatui.demo.cmdutil import UsageError
 from hatui.demo.file_commands import FileCommands
+from hatui.demo.follow import Follow, follow_command
 from hatui.demo.node_commands import NodeCommands
 from hatui.demo.shparse import Pipeline, ShellSyntaxError, SimpleCommand, parse
 
@@ -54,6 +55,22 @@ class NodeShell:
         if "\n" in command.strip() or command.startswith(POLL_HEADER):
             return self.run_script(command)
         return self.run_list(command, stdin)
+
+    def follow(self, command: str) -> Follow | None:
+        """The running output of a command that keeps running (``drbdsetup events2`` without ``--now``,
+        ``tail -F`` on the kit journal), None for every other command (:mod:`hatui.demo.follow`)."""
+        if "\n" in command.strip():
+            return None
+        try:
+            pipelines = _parse_cached(command, ())
+        except ShellSyntaxError:
+            return None
+        if len(pipelines) != 1 or len(pipelines[0].commands) != 1:
+            return None
+        words = list(pipelines[0].commands[0].words)
+        while words and _is_assignment(words[0]):
+            words.pop(0)
+        return follow_command(self.sim, self.node, _strip_prefixes(words))
 
     def run_script(self, text: str) -> Result:
         """Line by line; function definitions skipped, ``_h`` lines framed."""

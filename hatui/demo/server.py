@@ -27,7 +27,9 @@ import asyncssh
 
 from hatui import paths
 from hatui.demo.cluster_sim import ClusterSim
+from hatui.demo.follow import Follow
 from hatui.demo.node_shell import NodeShell
+from hatui.demo.sim_parts import SimNode
 
 TICK_SECONDS = 0.05
 DEMO_USER = "hatui"
@@ -262,6 +264,11 @@ class DemoPair:
                 node.drop_pending = False
                 conn.abort()
                 return
+            self.sim.tick(self.sim_now())
+            follow = self.shells[name].follow(command)
+            if follow is not None:
+                await _stream(process, node, follow)
+                return
             stdin = await process.stdin.read() if _STDIN_SHELL.match(command) else ""
             self.sim.tick(self.sim_now())
             out, err, rc = self.shells[name].run(command, stdin)
@@ -275,6 +282,20 @@ class DemoPair:
             self._busy[name].discard(conn)
             # A fault command may have crashed a node (maybe this one): apply now.
             asyncio.get_running_loop().create_task(self.sync_faults())
+
+
+async def _stream(process: asyncssh.SSHServerProcess, node: SimNode, follow: Follow) -> None:
+    """A command that keeps running: its output as it comes, until the client closes the channel
+    (or the node dies); then the follow is closed, so nothing stays subscribed."""
+    try:
+        process.stdout.write(follow.first)
+        while not process.is_closing() and node.up:
+            await asyncio.sleep(TICK_SECONDS)
+            text = "" if node.hung else follow.take()
+            if text and not process.is_closing():
+                process.stdout.write(text)
+    finally:
+        follow.close()
 
 
 def _load_or_make_key(path: Path, *, write_public: bool = False) -> asyncssh.SSHKey:

@@ -27,15 +27,17 @@ every ``change`` line it prints (``write-ordering`` only when it changes, as
 drbd-utils does); while a resync or verify runs the peer-device also carries
 ``done:NN.NN eta:N``. A change of statistics alone (a write, resync progress)
 is printed at most once per second of machine time per subscriber.
+``--full`` is ``--statistics`` with every field group on each change line.
 ``--timestamps`` puts an ISO time (``2024-05-06T07:08:09.123456+00:00``) first.
 
 The API, used through :class:`~hatui.emulator.drbd_machine.DrbdMachine`:
-``subscribe(callback, node=..., timestamps=..., statistics=..., wall=...)``
-returns an unsubscribe function; ``callback`` gets one line per call (no
-newline) after each state change, starting with the lines after the dump the
-subscriber was current with when it subscribed (take the dump with
-``events2_dump`` in the same step). This module reads the machine through
-:class:`EventSource` only, so it imports nothing of the machine.
+``m.events.subscribe(callback, node=..., timestamps=..., statistics=...,
+full=..., wall=...)`` returns an unsubscribe function; ``callback`` gets one
+line per call (no newline) after each state change, starting with the first
+change after the subscription (take ``m.events.dump(node, ...)`` in the same
+step: dump + lines is the whole stream). A callback that raises is dropped.
+This module reads the machine through :class:`EventSource` only, so it
+imports nothing of the machine.
 """
 
 from __future__ import annotations
@@ -144,16 +146,16 @@ def iso_timestamp(wall: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(wall)) + f".{micro:06d}+00:00"
 
 
-def _change_line(old: EventObject, new: EventObject, statistics: bool, stats_due: bool) -> str | None:
+def _change_line(old: EventObject, new: EventObject, sub: _Subscriber, stats_due: bool) -> str | None:
     """The ``change`` line from ``old`` to ``new`` (None when nothing is to be printed yet)."""
     groups = [g for g, before in zip(new.groups, old.groups) if g != before]
-    stats_changed = statistics and new.stats != old.stats
+    stats_changed = sub.statistics and new.stats != old.stats
     if not groups and not (stats_changed and stats_due):
         return None
-    words = ["change", new.kind, new.key] + [_words(g) for g in groups]
-    if statistics:
+    words = ["change", new.kind, new.key] + [_words(g) for g in (new.groups if sub.full else groups)]
+    if sub.statistics:
         stats = dict(new.stats)
-        if new.kind == "resource" and stats.get("write-ordering") == old.stats.get("write-ordering"):
+        if new.kind == "resource" and not sub.full and stats.get("write-ordering") == old.stats.get("write-ordering"):
             stats.pop("write-ordering")
         if stats:
             words.append(_words(stats))
@@ -166,6 +168,7 @@ class _Subscriber:
     callback: Callable[[str], None]
     timestamps: bool
     statistics: bool
+    full: bool
     wall: Callable[[], float]
     seen: dict[tuple[str, str], EventObject] = field(default_factory=dict)
     stats_at: float = float("-inf")  # machine time of the last statistics-only line
@@ -179,8 +182,12 @@ class Events2Stream:
         self._subs: list[_Subscriber] = []
 
     def subscribe(self, callback: Callable[[str], None], *, node: str, timestamps: bool = False,
-                  statistics: bool = False, wall: Callable[[], float] = time.time) -> Callable[[], None]:
-        sub = _Subscriber(node, callback, timestamps, statistics, wall)
+                  statistics: bool = False, full: bool = False,
+                  wall: Callable[[], float] = time.time) -> Callable[[], None]:
+        """Call ``callback`` with each events2 line of ``node`` from now on; returns the unsubscribe function.
+
+        ``full`` (``--full``): statistics, and every field group on each change line."""
+        sub = _Subscriber(node, callback, timestamps, statistics or full, full, wall)
         self._m.node(node)  # KeyError for an unknown node, now rather than at the first change
         sub.seen = {(o.kind, o.key): o for o in node_objects(self._m, node)}
         self._subs.append(sub)
@@ -227,7 +234,7 @@ class Events2Stream:
             if old is None:
                 lines.append(_full_line("create", obj, sub.statistics))
                 continue
-            line = _change_line(old, obj, sub.statistics, stats_due)
+            line = _change_line(old, obj, sub, stats_due)
             if line is None:
                 current[key] = old  # not printed yet: compare the next change against what was printed
                 continue
