@@ -45,7 +45,7 @@ class DrbdCommands:
                 return drbd_status_json(self.view, self.node), "", 0
             return drbdadm_status(self.view, self.node), "", 0
         if sub == "events2":
-            # Without --now the real command streams forever; here it ends after the dump.
+            # One-shot: the dump. Kept open (without --now) it is the caller's stream: drbd_events.
             return drbd_events2_now(self.view, self.node, statistics="--statistics" in flags,
                                     timestamps="--timestamps" in flags), "", 0
         if sub in DRBD_VERBS:
