@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import pytest
 
-from hatui.lab.drbd.cli import DaemonDown, request
+from hatui.lab.drbd.api import DrbdApiError, request
 from hatui.lab.node_env import NodeEnv
 from hatui.probes.drbd import parse_drbd_json
 
@@ -97,7 +97,7 @@ def wait_for(pred: Callable[[], Any], *, timeout: float = 10.0, what: str = "con
     while True:
         try:
             value = pred()
-        except (OSError, ValueError, KeyError, DaemonDown):  # a daemon still starting refuses: not yet
+        except (OSError, ValueError, KeyError, DrbdApiError):  # a daemon still starting refuses: not yet
             value = None
         if value:
             return value

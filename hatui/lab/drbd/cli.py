@@ -25,16 +25,27 @@ drbdsetup) followed by ``Command 'drbdsetup ...' terminated with exit code 20``
 and exits 20. The other verbs print ``drbd_cli: DRBD emulator not running``
 and exit 1.
 
-Imports only the standard library and :mod:`hatui.lab.node_env`: it runs for
-every drbdadm call hatui makes.
+``drbdsetup events2`` without ``--now`` stays open as the real one does: the
+initial dump, then each change as it happens (the daemon's ``follow`` request,
+:mod:`hatui.lab.drbd.follow`), until whoever reads it goes away: stdout closed
+(EPIPE, or the pipe's reader gone: exit 0) or SIGTERM/SIGINT (exit 143/130), in
+each case without a traceback; closing the connection unsubscribes it. If the
+daemon stops meanwhile it exits 1 (``drbd_cli: DRBD emulator stopped``).
+
+Imports only the standard library, :mod:`hatui.lab.drbd.api` and
+:mod:`hatui.lab.node_env`: it runs for every drbdadm call hatui makes.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import select
+import signal
 import socket
 import sys
 
+from hatui.lab.drbd.api import DrbdApiError, open_stream, request
 from hatui.lab.node_env import load_node_env
 
 TIMEOUT = 2.0
@@ -44,30 +55,6 @@ PRIMARY_TIMEOUT = 40.0
 NO_MODULE = "Could not connect to 'drbd' generic netlink family\n"
 USAGE = ("usage: drbd_cli {drbdadm ARGS...|drbdsetup ARGS...|write KEY VALUE|read KEY|open|close|state|"
          "fault block|unblock|cut|heal|cut-at-sync}\n")
-
-
-class DaemonDown(Exception):
-    pass
-
-
-def request(path: str, obj: dict, timeout: float = TIMEOUT) -> dict:
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(path)
-            sock.sendall(json.dumps(obj).encode() + b"\n")
-            buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = sock.recv(1 << 16)
-                if not chunk:
-                    break
-                buf += chunk
-        reply = json.loads(buf)
-    except (OSError, ValueError) as exc:
-        raise DaemonDown(str(exc)) from exc
-    if not isinstance(reply, dict):
-        raise DaemonDown("bad reply")
-    return reply
 
 
 def _drbd_down(prog: str, args: list[str]) -> int:
@@ -82,6 +69,8 @@ def _drbd_down(prog: str, args: list[str]) -> int:
 
 def _build(args: list[str]) -> dict | None:
     verb, rest = args[0], args[1:]
+    if verb == "drbdsetup" and [a for a in rest if not a.startswith("-")][:1] == ["events2"] and "--now" not in rest:
+        return {"op": "follow", "argv": [verb, *rest]}
     if verb in ("drbdadm", "drbdsetup"):
         return {"op": "cmd", "argv": [verb, *rest]}
     if verb == "write" and len(rest) == 2:
@@ -103,14 +92,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         env = load_node_env()
+        if req["op"] == "follow":
+            return _follow(env.drbd_socket, req)
         pos = [a for a in args[1:] if not a.startswith("-")]
         slow = req["op"] == "cmd" and pos[:1] == ["primary"]
         reply = request(env.drbd_socket, req, PRIMARY_TIMEOUT if slow else TIMEOUT)
-    except (OSError, ValueError, KeyError, TypeError, DaemonDown):
-        if req["op"] == "cmd":
+    except (OSError, ValueError, KeyError, TypeError):  # DrbdApiError is an OSError
+        if req["op"] in ("cmd", "follow"):
             return _drbd_down(args[0], args[1:])
         sys.stderr.write("drbd_cli: DRBD emulator not running\n")
         return 1
+    return _print_reply(req, reply, args)
+
+
+def _print_reply(req: dict, reply: dict, args: list[str]) -> int:
     rc = reply.get("rc", 1)
     if req["op"] == "state":
         sys.stdout.write(json.dumps(reply, indent=1, sort_keys=True) + "\n")
@@ -122,6 +117,50 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(str(reply.get("stdout") or ""))
     sys.stderr.write(str(reply.get("stderr") or ""))
     return int(rc) if isinstance(rc, int) else 1
+
+
+class _Stop(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stop(128 + signum)
+
+
+def _follow(socket_path: str, req: dict) -> int:
+    """``drbdsetup events2`` that stays open: copy the daemon's stream to stdout until either end goes away."""
+    header, sock, data = open_stream(socket_path, req, TIMEOUT)
+    with sock:
+        if not header.get("follow"):  # refused (e.g. no such resource): an ordinary reply
+            return _print_reply(req, header, req["argv"])
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, _stop)
+        out = sys.stdout.fileno()
+        poll = select.poll()
+        poll.register(sock, select.POLLIN)
+        poll.register(out, 0)  # only POLLERR/POLLHUP: the reader of our stdout went away
+        try:
+            while True:
+                while data:
+                    data = data[os.write(out, data):]
+                for fd, events in poll.poll():
+                    if fd == out and events & (select.POLLERR | select.POLLHUP):
+                        return 0
+                    if fd == sock.fileno():
+                        data = sock.recv(65536)
+                        if not data:
+                            raise ConnectionResetError
+        except BrokenPipeError:  # our stdout (the daemon's end is only read)
+            return 0
+        except ConnectionError:
+            sys.stderr.write("drbd_cli: DRBD emulator stopped\n")
+            return 1
+        except _Stop as stop:
+            return stop.code
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 if __name__ == "__main__":

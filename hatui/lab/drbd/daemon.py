@@ -12,8 +12,9 @@ connection, one JSON reply line:
 
 * ``{"op":"cmd","argv":["drbdadm","status"]}`` -> ``{"rc","stdout","stderr"}``:
   ``drbdadm``/``drbdsetup`` answered exactly as the demo's node shell answers
-  them. ``drbdsetup events2`` without ``--now`` ends after the initial dump
-  (as in the demo) instead of streaming.
+  them (``drbdsetup events2`` here ends after the initial dump, as ``--now`` does).
+* ``{"op":"follow","argv":["drbdsetup","events2",...]}``: the one streaming
+  request, ``events2`` that stays open (:mod:`hatui.lab.drbd.follow`).
 * ``{"op":"write","key":K,"value":V}`` -> ``{"rc":0}``: the application write
   path. Protocol C: while Connected the reply comes only once the peer has the
   block on its disk; if the peer does not confirm within the ping timeout the
@@ -23,7 +24,8 @@ connection, one JSON reply line:
   unmounted (refused with rc 32 unless Primary, as mount(8) is).
 * ``{"op":"state"}``: the machine's snapshot plus link information. Only
   ``nodes[<this node>]`` is authoritative; the peer entry is this daemon's view.
-  ``verified`` (node-id 0): ``{"ok": n, "failed": n}`` invariant checks so far.
+  ``verified`` (node-id 0): ``{"ok": n, "failed": n}`` invariant checks so far;
+  ``events2_followers``: how many ``events2`` streams follow this node now.
 * ``{"op":"fault","kind":"block"|"unblock"}``: drop the peer connection and
   stop (re)connecting until unblocked (tests without namespaces).
   ``"cut"|"heal"``: the link silently loses everything, both ways, until
@@ -62,6 +64,7 @@ from typing import Any
 from hatui.emulator.drbd_commands import is_mutating
 from hatui.emulator.drbd_machine import PRIMARY, SECONDARY
 from hatui.lab.drbd.fence import FenceRunner, load_fencing
+from hatui.lab.drbd.follow import follow_events2, wants_follow
 from hatui.lab.drbd.link import LOST, PeerLink
 from hatui.lab.drbd.shell import Shell, Sim
 from hatui.lab.drbd.store import DiskStore, LabDrbdMachine, Meta, key_error
@@ -96,10 +99,12 @@ class DrbdDaemon:
             f"disk {me.disk}, {'coordinator' if self.link.coordinator else 'follower'}")
 
     def persist(self) -> None:
+        """The node's state changed: on its disk, and to every ``drbdsetup events2`` that follows it."""
         me = self.m.node(self.local)
         synced, oos = self.link.durable_sync(me.out_of_sync)
         self.store.sync_blocks(me.blocks)
         self.store.save_meta(Meta(me.disk, me.generation, synced, oos, me.needs_full_sync))
+        self.m.events.flush()  # the link and the adopted pushes change the machine behind its verbs' backs
 
     # ---- the local API ----------------------------------------------------------------------
 
@@ -125,7 +130,8 @@ class DrbdDaemon:
             return {"rc": 1, "stderr": "drbd-emu: request is not a JSON object\n"}
         op = req.get("op")
         if op == "state":
-            return {"rc": 0, **self.m.snapshot(), "node": self.local, "peer": self.peer, **self.link.state()}
+            return {"rc": 0, **self.m.snapshot(), "node": self.local, "peer": self.peer, **self.link.state(),
+                    "events2_followers": self.m.events.subscribers}
         if op in ("read", "write"):
             err = key_error(req.get("key"))
             if err or (op == "write" and not isinstance(req.get("value"), str)):
@@ -137,7 +143,7 @@ class DrbdDaemon:
             return self.link.fault(req.get("kind"))
         if op == "cmd":
             argv = req.get("argv")
-            if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+            if not _is_argv(argv):
                 return {"rc": 1, "stderr": "drbd-emu: argv must be a non-empty list of strings\n"}
             if not is_mutating(argv):
                 return Shell(self.sim, self.local).run(argv)
@@ -197,16 +203,30 @@ class DrbdDaemon:
                 log(f"tick failed: {exc!r}")
             await asyncio.sleep(0.1)
 
+    async def follow(self, req: dict, reader: asyncio.StreamReader,
+                     writer: asyncio.StreamWriter) -> dict[str, Any] | None:
+        """The streaming request (:mod:`hatui.lab.drbd.follow`); a reply only if there is nothing to follow."""
+        argv = req.get("argv")
+        if not _is_argv(argv) or not wants_follow(argv):
+            return {"rc": 1, "stderr": "drbd-emu: follow takes drbdsetup events2 without --now\n"}
+        await follow_events2(self.m.events, self.local, argv, reader, writer, check=Shell(self.sim, self.local).run)
+        return None
+
     async def client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        reply: dict[str, Any] | None
         try:
-            line = await asyncio.wait_for(reader.readline(), 5)
-            reply = await self.handle(json.loads(line))
+            req = json.loads(await asyncio.wait_for(reader.readline(), 5))
+            if isinstance(req, dict) and req.get("op") == "follow":
+                reply = await self.follow(req, reader, writer)
+            else:
+                reply = await self.handle(req)
         except Exception as exc:  # noqa: BLE001 - a bad request never kills the daemon
             log(f"request failed: {exc!r}")
             reply = {"rc": 1, "stdout": "", "stderr": f"drbd-emu: {exc}\n"}
         try:
-            writer.write((json.dumps(reply) + "\n").encode())
-            await writer.drain()
+            if reply is not None:
+                writer.write((json.dumps(reply) + "\n").encode())
+                await writer.drain()
             writer.close()
         except (ConnectionError, OSError):
             pass
@@ -238,6 +258,10 @@ class DrbdDaemon:
             repl.close()
             sock.unlink(missing_ok=True)
             log(f"{self.local}: stopped")
+
+
+def _is_argv(argv: Any) -> bool:
+    return isinstance(argv, list) and bool(argv) and all(isinstance(a, str) for a in argv)
 
 
 def main(argv: list[str] | None = None) -> int:
