@@ -1,13 +1,12 @@
 """The live console: a Textual app that polls the pair in a worker and renders the model.
 
-The UI never blocks on SSH. With the real :class:`~hatui.snapshot.poller.ClusterPoller`
-each node is polled by its own worker loop, and every answer re-assembles the
-snapshot, so a hung node never makes the other one look stale (``r`` wakes
-both loops early). Anything else with ``async poll()`` and ``async close()``
-can stand in for the poller (tests use a scripted one): it is polled pairwise
-by one loop. To run actions the poller also needs ``transports``.
-Actions (``F``/``B``/``R``) live in :mod:`hatui.ui.actions_ui`; while one runs,
-the loop here pauses and the runner's own polls are shown instead.
+The UI never blocks on SSH: :class:`~hatui.ui.pair_polling.PairPolling` polls the pair
+in the app's workers (each node on its own with the real poller) and hands every
+snapshot or failure back to be shown. To run actions the poller also needs
+``transports``. Actions (``F``/``B``/``R``) are driven by
+:class:`~hatui.ui.action_controller.ActionController`, which tells the main screen and
+the app what happens with messages; while one runs, the loops pause and the runner's
+own polls (through the same :class:`PairPolling`) are shown instead.
 
 Every key answers: a key that is refused (read-only, no data yet, an action
 running) says why in a notification. Keys come from :mod:`hatui.ui.keys`
@@ -21,7 +20,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import ClassVar
 
 from textual.app import App, ScreenStackError
 from textual.binding import Binding
@@ -29,11 +28,12 @@ from textual.filter import LineFilter
 from textual.screen import Screen
 
 from hatui.config import Config, key_display
-from hatui.errors import HatuiError
 from hatui.model import ClusterSnapshot
 from hatui.states import Severity
 from hatui.ui import keys, themes
-from hatui.ui.actions_ui import ActionsMixin
+from hatui.ui.action_controller import (ActionController, ActionFinished, ActionNotice, ActionPaused, ActionPhase,
+                                        ActionResumed, ActionStarted, ConfirmNeeded, refusal)
+from hatui.ui.action_screens import ResyncChooser
 from hatui.ui.ascii import AsciiFilter
 from hatui.ui.commands import ConsoleCommands
 from hatui.ui.console_hints import copy_text
@@ -44,6 +44,8 @@ from hatui.present.events import SpeedHistory, StateEvent, sync_view, transition
 from hatui.timelines.trackers import JournalTracker, RoleTracker
 from hatui.ui.main_screen import MainScreen
 from hatui.ui.node_stack import NodeStack
+from hatui.ui.pair_polling import PairPolling, Poller
+from hatui.ui.timing_log import TimingLog
 
 HERE = Path(__file__).parent
 # Each screen and widget has its stylesheet beside it; the app loads them all once.
@@ -52,13 +54,10 @@ STYLESHEETS = ["main_screen.tcss", "header.tcss", "node_stack.tcss", "link.tcss"
                "controls.tcss"]
 
 
-class Poller(Protocol):
-    async def poll(self) -> ClusterSnapshot: ...
-
-    async def close(self) -> None: ...
+QUIT_AGAIN = 5.0
 
 
-class HatuiApp(ActionsMixin, App):
+class HatuiApp(App):
     """The operations console for one HA pair."""
 
     TITLE = "hatui"
@@ -82,6 +81,7 @@ class HatuiApp(ActionsMixin, App):
         poll_interval: float | None = None,
         themes_folder: Path | None = None,
         ascii: bool = False,
+        make_runner: Callable | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -92,25 +92,19 @@ class HatuiApp(ActionsMixin, App):
         self.clock = clock
         self.poll_interval = poll_interval if poll_interval is not None else config.cluster.poll_interval
         self.snapshot: ClusterSnapshot | None = None
-        self.poll_error: str | None = None
-        self.poll_count = 0
+        self.polling_pair: PairPolling | None = None  # once the main screen is up (start_polling)
         self.roles = RoleTracker()
         self.speeds = SpeedHistory()
         self.journals = JournalTracker()
-        self._wakes: dict[str | None, asyncio.Event] = {}
-        self.poll_lock = asyncio.Lock()  # one poll at a time: the loop's or the action runner's
+        self.actions: ActionController | None = None  # once polling starts (it polls through it)
+        self.action_phase = ActionPhase.IDLE
+        self._make_runner = make_runner  # tests: a stand-in for the action runner
+        self._quit_armed = 0.0
         for binding in keys.bindings(config, read_only=read_only):
             for index, key in enumerate(binding.key.split(",")):  # the footer shows a command's first key
                 self.bind(key, binding.action, description=binding.description, show=binding.show and index == 0,
                           key_display=key_display(key))
-        available, self.theme_problems = themes.load_themes(themes_folder)
-        for item in available.values():
-            self.register_theme(item)
-        self.theme = themes.resolve_theme(theme or config.theme, available)
-        for name in list(self.available_themes):  # Textual's built-in themes are not hatui's
-            if name not in available:
-                self.unregister_theme(name)
-        self.theme_names = sorted(available)
+        self.theme_names, self.theme_problems = themes.install(self, theme or config.theme, themes_folder)
         self.set_class(ascii, "-ascii")
 
     def get_default_screen(self) -> Screen:
@@ -139,29 +133,27 @@ class HatuiApp(ActionsMixin, App):
         """Each command id → its key as shown (for hints that name the console's controls)."""
         return {c.id: keys.display(self.config, c.id) for c in keys.COMMANDS}
 
-    def backoff(self) -> dict[str, float]:
-        """Nodes whose transport waits before reconnecting → seconds left (the poller's transports)."""
-        out = {}
-        for name, transport in (getattr(self.poller, "transports", None) or {}).items():
-            left = getattr(transport, "retry_in", None)
-            if left:
-                out[name] = left
-        return out
-
     def start_polling(self) -> None:
         """Called by the main screen once its widgets exist."""
         from hatui.snapshot.poller import ClusterPoller
 
         if self.poller is None:
             self.poller = ClusterPoller(self.config)
-        self._tick()
-        if isinstance(self.poller, ClusterPoller):
-            self.poller.start_streams().listeners.append(self._streamed)
-            for name in self.poller.node_names:
-                self.run_worker(self._poll_loop(name), name=f"poller-{name}", group="poll")
-        else:
-            self.run_worker(self._poll_loop(None), name="poller", group="poll", exclusive=True)
+        self.poll_pair()
         self.set_interval(1.0, self._tick, name="age-tick")
+
+    def poll_pair(self) -> None:
+        """Poll the pair shown now (its loops as workers) and drive its actions through the same polling."""
+        assert self.poller is not None
+        self.polling_pair = PairPolling(self.poller, interval=self.poll_interval, timeout=self.poll_timeout(),
+                                        paused=lambda: self.action_running, on_snapshot=self.apply_snapshot,
+                                        on_failed=self._poll_failed)
+        self.actions = ActionController(self.config, self.polling_pair, self.main.post_message,
+                                        read_only=self.read_only, clock=self.clock, keys=self.hint_keys,
+                                        make_runner=self._make_runner)
+        self._tick()
+        for name, loop in self.polling_pair.loops():
+            self.run_worker(loop, name=name, group="poll")
 
     async def on_unmount(self) -> None:
         if self.poller is not None:
@@ -175,69 +167,27 @@ class HatuiApp(ActionsMixin, App):
         cluster = self.config.cluster
         return cluster.connect_timeout + cluster.command_timeout + 5
 
-    async def _poll_loop(self, node: str | None) -> None:
-        """Poll ``node`` (None: the whole pair through ``poll()``) every interval, or when woken."""
-        wake = self._wakes.setdefault(node, asyncio.Event())
-        while True:
-            wake.clear()
-            if not self.action_running:  # the runner polls (and shows) by itself meanwhile
-                await self.poll_once(node)
-            try:
-                await asyncio.wait_for(wake.wait(), self._interval(node))
-            except TimeoutError:
-                pass
+    @property
+    def poll_error(self) -> str | None:
+        return self.polling_pair.error if self.polling_pair else None
 
-    def _interval(self, node: str | None) -> float:
-        from hatui.snapshot.poller import ClusterPoller
+    @property
+    def poll_count(self) -> int:
+        """Polls completed on the pair shown now (tests and the benchmark wait on it)."""
+        return self.polling_pair.count if self.polling_pair else 0
 
-        if node is None or not isinstance(self.poller, ClusterPoller):
-            return self.poll_interval
-        return self.poller.interval_for(node, self.poll_interval)
+    async def wait_for_poll(self, count: int, timeout: float = 10.0) -> None:
+        """Until ``count`` polls have completed (tests and the benchmark use this)."""
+        while self.polling_pair is None:
+            await asyncio.sleep(0.005)
+        await self.polling_pair.wait_for(count, timeout)
 
-    def _streamed(self, node: str, kinds: frozenset[str]) -> None:
-        """A stream changed ``node``'s data: show it now; a journal line (the kit saw keepalived move)
-        also polls that node now, for its new VRRP state and VIP."""
-        from hatui.snapshot.poller import ClusterPoller
+    def backoff(self) -> dict[str, float]:
+        return self.polling_pair.backoff() if self.polling_pair else {}
 
-        if "journal" in kinds and node in self._wakes:
-            self._wakes[node].set()
-        if isinstance(self.poller, ClusterPoller) and self.poller.ready and not self.action_running:
-            self.apply_snapshot(self.poller.assemble())
-
-    async def _poll(self, node: str | None) -> ClusterSnapshot | None:
-        assert self.poller is not None
-        if node is None:
-            async with self.poll_lock:
-                return await asyncio.wait_for(self.poller.poll(), self.poll_timeout())
-        from hatui.snapshot.poller import ClusterPoller
-
-        assert isinstance(self.poller, ClusterPoller)  # per-node loops run only for it (start_polling)
-        # It bounds each node itself; joining an in-flight poll needs no lock.
-        await asyncio.wait_for(self.poller.poll_node(node), self.poll_timeout())
-        # Until every node has answered (or failed) once, a snapshot would show the others as
-        # unreachable when they are only not asked yet: wait for the first round.
-        return self.poller.assemble() if self.poller.ready else None
-
-    async def poll_once(self, node: str | None = None) -> None:
-        assert self.poller is not None
-        try:
-            snap = await self._poll(node)
-        except (TimeoutError, asyncio.TimeoutError):
-            self._poll_failed(f"no answer within {self.poll_timeout():g}s")
-        except HatuiError as exc:
-            self._poll_failed(str(exc))
-        except Exception as exc:  # a bug must not stop the console: show it and keep polling
-            self._poll_failed(f"{type(exc).__name__}: {exc}")
-        else:
-            if snap is not None:
-                self.poll_error = None
-                self.apply_snapshot(snap)
-        self.poll_count += 1
-
-    def _poll_failed(self, message: str) -> None:
-        if message != self.poll_error and self.showing:
+    def _poll_failed(self, message: str, new: bool) -> None:
+        if new and self.showing:
             self.main.add_events([StateEvent(self.clock(), None, "poll", "ok", "failed", Severity.WARNING, message)])
-        self.poll_error = message
         self._tick()
 
     def freshness(self) -> Freshness:
@@ -261,7 +211,7 @@ class HatuiApp(ActionsMixin, App):
         moves = self.roles.update(snap)
         if not self.action_running:  # during an action its own steps are the story's rows
             main.add_timing(moves)
-        main.add_timing(self.journals.update(snap, self.action_at))
+        main.add_timing(self.journals.update(snap, self.actions.action_at if self.actions else None))
         if isinstance(self.screen, DetailScreen):
             self.screen.show(snap)
 
@@ -277,13 +227,82 @@ class HatuiApp(ActionsMixin, App):
         if self.showing:
             self.main.tick(self.snapshot, self.freshness(), self.poll_error, self.backoff())
 
-    async def wait_for_poll(self, count: int, timeout: float = 10.0) -> None:
-        """Until ``count`` polls have completed (tests and the benchmark use this)."""
-        deadline = time.monotonic() + timeout
-        while self.poll_count < count:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"only {self.poll_count} of {count} polls done")
-            await asyncio.sleep(0.005)
+    # --- actions: the controller drives them, its messages land here (and on the main screen) ----------
+
+    @property
+    def action_busy(self) -> bool:
+        """A chooser, a plan screen or a run is open: a second F/B/R is refused."""
+        return self.action_phase is not ActionPhase.IDLE
+
+    @property
+    def action_running(self) -> bool:
+        """The runner works: the periodic poll loop pauses (the runner's polls are shown)."""
+        return self.action_phase is ActionPhase.RUNNING
+
+    @property
+    def timing_log(self) -> TimingLog:
+        return self.main.query_one(TimingLog)
+
+    async def action_quit(self) -> None:
+        """Quitting mid-run would leave the pair half switched and the lock held: ask twice."""
+        in_run = self.action_phase in (ActionPhase.RUNNING, ActionPhase.WAITING)
+        if in_run and time.monotonic() - self._quit_armed > QUIT_AGAIN:
+            self._quit_armed = time.monotonic()
+            self.notify("an action is running: quitting now stops it half done with the lock held. "
+                        "Press q again to quit anyway.", title="quit?", severity="warning", timeout=QUIT_AGAIN)
+            return
+        await super().action_quit()
+
+    def action_failover(self) -> None:
+        self._begin_action("failover")
+
+    def action_failback(self) -> None:
+        self._begin_action("failback")
+
+    def action_resync(self) -> None:
+        if self._action_allowed("resync"):
+            self.action_phase = ActionPhase.DIALOG  # the chooser is this action's first dialog
+            self.push_screen(ResyncChooser(), callback=self._resync_chosen)
+
+    def _resync_chosen(self, kind: str | None) -> None:
+        self.action_phase = ActionPhase.IDLE
+        if kind:
+            self._begin_action(f"resync-{kind}")
+        elif self.actions is not None:
+            self.actions.cancelled("resync", None, "", where="the choice of flow")
+
+    def _action_allowed(self, kind: str) -> bool:
+        why = refusal(kind, read_only=self.read_only, phase=self.action_phase,
+                      has_data=self.snapshot is not None and self.actions is not None)
+        if why is not None:
+            self.notify(why, title=f"{kind} refused", severity="error" if self.read_only else "warning")
+        return why is None
+
+    def _begin_action(self, kind: str) -> None:
+        if self._action_allowed(kind):
+            assert self.actions is not None and self.snapshot is not None  # _action_allowed says so
+            self.action_phase = ActionPhase.DIALOG
+            self.run_worker(self.actions.flow(kind, self.snapshot), name=kind, group="action", exit_on_error=False)
+
+    def on_action_notice(self, message: ActionNotice) -> None:
+        self.notify(message.text, title=message.title, severity=message.severity, timeout=message.timeout)
+
+    def on_confirm_needed(self, message: ConfirmNeeded) -> None:
+        self.push_screen(message.screen, callback=message.answer)
+
+    def on_action_started(self, message: ActionStarted) -> None:
+        self.action_phase = ActionPhase.RUNNING
+
+    def on_action_resumed(self, message: ActionResumed) -> None:
+        self.action_phase = ActionPhase.RUNNING
+
+    def on_action_paused(self, message: ActionPaused) -> None:
+        self.action_phase = ActionPhase.WAITING  # keep the screen live while the operator decides
+        self.wake_polls()
+
+    def on_action_finished(self, message: ActionFinished) -> None:
+        self.action_phase = ActionPhase.IDLE
+        self.wake_polls()
 
     # --- commands --------------------------------------------------------------------
 
@@ -307,17 +326,16 @@ class HatuiApp(ActionsMixin, App):
                         title="refresh", timeout=4)
             return
         waiting = self.backoff()
-        retry_now = getattr(self.poller, "retry_now", None)
-        if retry_now is not None:  # an operator asking for "now" should not wait out a backoff
-            retry_now()
+        if self.polling_pair is not None:  # an operator asking for "now" should not wait out a backoff
+            self.polling_pair.retry_now()
         if waiting:
             self.notify(f"reconnecting to {' and '.join(waiting)} now instead of waiting", title="retry", timeout=3)
         self.wake_polls()
 
     def wake_polls(self) -> None:
         """Poll now instead of at the end of the interval (every loop)."""
-        for wake in self._wakes.values():
-            wake.set()
+        if self.polling_pair is not None:
+            self.polling_pair.wake()
 
     def action_filter(self) -> None:
         self._to_main()

@@ -20,11 +20,9 @@ whole console); the overview adds `s` (sort), and `/` filters the pairs there.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib.resources
 import time
 from collections.abc import Callable
-from contextvars import ContextVar
 from pathlib import Path
 
 from textual.app import ScreenStackError
@@ -33,7 +31,6 @@ from textual.binding import Binding
 from hatui.config import Config, parse_config
 from hatui.fleet import Fleet, PairEntry
 from hatui.model import ClusterSnapshot
-from hatui.snapshot.poller import ClusterPoller
 from hatui.ui import keys
 from hatui.ui.app import HERE, HatuiApp
 from hatui.ui.fleet_poll import STAGGER_MAX, FleetPolling, Poller, cluster_poller
@@ -45,9 +42,6 @@ from hatui.ui.main_screen import MainScreen
 # The commands the overview offers, in its words.
 OVERVIEW_COMMANDS = {"help": "Help", "quit": "Quit", "refresh": "Refresh: poll every pair now",
                      "filter": "Filter pairs", "theme": "Theme"}
-# Which visit of a pair screen a poll loop belongs to: a loop left over from an earlier visit (its
-# cancellation can be lost when it lands as a poll completes) stops and shows nothing.
-LOOP_VISIT: ContextVar[int | None] = ContextVar("hatui_fleet_loop_visit", default=None)
 
 
 def keys_config(fleet: Fleet) -> Config:
@@ -79,7 +73,6 @@ class FleetApp(HatuiApp):
         self.polling = FleetPolling(fleet, self._row_changed, make_poller=make_poller, interval=fleet_interval,
                                     stagger=stagger)
         self.pair: str | None = None  # the pair whose screen is open
-        self.visit = 0  # counts pair screens opened and closed
         self._pair_tick = None
 
     def get_default_screen(self) -> FleetScreen:
@@ -135,14 +128,12 @@ class FleetApp(HatuiApp):
         if self.pair is not None:
             return
         self.pair = name
-        self.visit += 1
         self.config = watch.entry.config
         self.poller = watch.poller
         self.poll_interval = self.pair_interval or self.config.cluster.poll_interval
-        self.snapshot, self.poll_error = None, None
+        self.snapshot = None
         self.roles, self.speeds, self.journals = RoleTracker(), SpeedHistory(), JournalTracker()
-        self._wakes = {}
-        self._windows = ()
+        self.polling_pair = self.actions = None  # this visit's own, once its screen is up (start_polling)
         self.polling.hold(name)
         self.push_screen(MainScreen(self.config, read_only=self.read_only, keys=self.hint_keys))
 
@@ -153,39 +144,14 @@ class FleetApp(HatuiApp):
         known = self.polling.watches[self.pair].snapshot
         if known is not None:
             super().apply_snapshot(known)
-        self._tick()
-        if isinstance(self.poller, ClusterPoller):
-            for node in self.poller.node_names:
-                self.run_worker(self._poll_loop(node), name=f"poller-{node}", group="poll")
-        else:
-            self.run_worker(self._poll_loop(None), name="poller", group="poll", exclusive=True)
+        self.poll_pair()  # this visit's polling: stopped when the operator goes back (leave_pair)
         self._pair_tick = self.set_interval(1.0, self._tick, name="age-tick")
 
-    async def _poll_loop(self, node: str | None) -> None:
-        """The one-pair console's loop (each node on its own), for this visit of the pair screen only."""
-        visit = self.visit
-        LOOP_VISIT.set(visit)
-        wake = self._wakes.setdefault(node, asyncio.Event())
-        while visit == self.visit:
-            wake.clear()
-            if not self.action_running:  # the runner polls (and shows) by itself meanwhile
-                await self.poll_once(node)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), self.poll_interval)
-
-    def _this_visit(self) -> bool:
-        loop_visit = LOOP_VISIT.get()
-        return self.pair is not None and loop_visit in (None, self.visit)
-
     def apply_snapshot(self, snap: ClusterSnapshot) -> None:
-        if not self._this_visit():
+        if self.pair is None:
             return
         super().apply_snapshot(snap)
         self.polling.observe(self.pair, snap)
-
-    def _poll_failed(self, message: str) -> None:
-        if self._this_visit():
-            super()._poll_failed(message)
 
     def leave_pair(self) -> None:
         """Back to the overview; the pair's own overview loop takes over again."""
@@ -195,7 +161,8 @@ class FleetApp(HatuiApp):
             self.notify(f"an action is running on {self.pair}: wait for it to end (or answer its dialog) "
                         "before going back to the overview", title="back", severity="warning", timeout=5)
             return
-        self.visit += 1
+        if self.polling_pair is not None:
+            self.polling_pair.stop()  # a poll in flight as it is cancelled shows nothing
         self.workers.cancel_group(self, "poll")
         if self._pair_tick is not None:
             self._pair_tick.stop()

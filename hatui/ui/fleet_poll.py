@@ -22,22 +22,17 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from hatui.errors import HatuiError
 from hatui.fleet import Fleet, PairEntry
 from hatui.model import ClusterSnapshot
 from hatui.snapshot.poller import ClusterPoller, status_timeout
 from hatui.ui.fleet_rows import FailoverTracker, FleetRow, failed_row, snapshot_row
+from hatui.ui.pair_polling import Poller
 
 
 STAGGER_MAX = 2.0  # seconds over which the first polls are spread (at most one interval)
-
-
-class Poller(Protocol):
-    async def poll(self) -> ClusterSnapshot: ...
-
-    async def close(self) -> None: ...
 
 
 def cluster_poller(entry: PairEntry) -> Poller:

@@ -22,6 +22,7 @@ from hatui.ui.findings import FindingsPanel
 from hatui.ui.header import ClusterHeader, Freshness
 from hatui.present.events import StateEvent, SyncView
 from hatui.timelines.trackers import TimingRow
+from hatui.ui.action_controller import ActionLogged, ActionResumed, ActionRows, ActionStarted, ActionStatus, ActionStep
 from hatui.ui.link import ReplicationLink
 from hatui.ui.node_stack import NodeStack
 from hatui.ui.timing_log import TimingLog
@@ -168,3 +169,24 @@ class MainScreen(Screen):
 
     def add_timing(self, rows: list[TimingRow]) -> None:
         self.query_one(TimingLog).add_rows(rows)
+
+    # --- an action's messages (hatui.ui.action_controller): shown here, then on to the app -----------
+
+    def on_action_started(self, message: ActionStarted) -> None:
+        self.show_panel("timing", focus=False)
+        self.query_one(TimingLog).begin(message.title, message.at)
+
+    def on_action_resumed(self, message: ActionResumed) -> None:
+        self.query_one(TimingLog).begin(message.title, message.at)
+
+    def on_action_step(self, message: ActionStep) -> None:
+        self.query_one(TimingLog).put(message.key, message.row)
+
+    def on_action_status(self, message: ActionStatus) -> None:
+        self.query_one(TimingLog).set_status(message.text)
+
+    def on_action_rows(self, message: ActionRows) -> None:
+        self.add_timing(message.rows)
+
+    def on_action_logged(self, message: ActionLogged) -> None:
+        self.add_events([message.event])

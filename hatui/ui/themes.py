@@ -15,6 +15,7 @@ import os
 import tomllib
 from pathlib import Path
 
+from textual.app import App
 from textual.theme import Theme
 
 import hatui
@@ -91,3 +92,16 @@ def resolve_theme(requested: str | None, available: dict[str, Theme]) -> str:
         raise ConfigError(f"theme {name!r} is not one of hatui's themes (available: {', '.join(sorted(available))}; "
                           f"add your own as TOML in {user_themes_dir()})")
     return name
+
+
+def install(app: App, requested: str | None, folder: Path | None = None) -> tuple[list[str], list[str]]:
+    """Register hatui's themes on ``app`` (only them: Textual's built-in ones go) and select ``requested``;
+    returns the theme names and one line per broken theme file."""
+    available, problems = load_themes(folder)
+    for item in available.values():
+        app.register_theme(item)
+    app.theme = resolve_theme(requested, available)
+    for name in list(app.available_themes):
+        if name not in available:
+            app.unregister_theme(name)
+    return sorted(available), problems

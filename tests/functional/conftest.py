@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import time
 
 import pytest
+from rich.cells import cell_len
 
 from hatui.ui.app import HatuiApp
 from tests import builders as b
@@ -50,10 +53,28 @@ def make_app(*snapshots, clock_at: float | None = None, read_only: bool = False,
                      theme=theme, **kwargs)
 
 
+# Rich's SVG export (what Textual's public export_screenshot() returns) draws every run of
+# text as <text x=… textLength=… clip-path="url(#…-line-N)">: x and textLength in pixels.
+_SVG_TEXT = re.compile(r'<text [^>]*?x="([\d.]+)"[^>]*?textLength="([\d.]+)"[^>]*?clip-path="url\(#[^)]*-line-(\d+)\)"'
+                       r"[^>]*>(.*?)</text>", re.S)
+
+
 def screen_text(app) -> str:
-    """What is on the terminal right now, as plain text (for assertions)."""
-    strips = app.screen._compositor.render_strips()
-    return "\n".join("".join(seg.text for seg in strip) for strip in strips)
+    """What is on the terminal right now, as plain text (for assertions): the screen (with any
+    dialogs and toasts over it) through Textual's public screenshot, its text placed by cell."""
+    lines: dict[int, list[tuple[float, str]]] = {}
+    width = 0.0
+    for x, length, line, raw in _SVG_TEXT.findall(app.export_screenshot()):
+        text = html.unescape(raw).replace("\xa0", " ").replace("\n", "")
+        width = width or float(length) / len(text)  # pixels per cell (the export's char width)
+        lines.setdefault(int(line), []).append((float(x), text))
+    out = []
+    for number in range(app.size.height):
+        row = ""
+        for x, text in sorted(lines.get(number, [])):
+            row += " " * max(0, round(x / width) - cell_len(row)) + text
+        out.append(row.ljust(app.size.width))
+    return "\n".join(out)
 
 
 @pytest.fixture

@@ -10,12 +10,11 @@ from textual.widgets import Button, Input
 
 from hatui.actions.runner import RunResult
 from hatui.ui.action_screens import FailureScreen, ResyncChooser
-from hatui.ui.app import HatuiApp
 from hatui.ui.controls import ChoiceList, Toggle
 from hatui.ui.help_screen import HelpScreen
 from hatui.ui.plan_screen import PlanScreen
 from tests.functional import scenarios as sc
-from tests.functional.conftest import make_app, screen_text
+from tests.functional.conftest import NotedApp, make_app, screen_text
 
 WIDE = (160, 48)
 SMALL = (80, 24)
@@ -29,14 +28,14 @@ def state_dir(tmp_path, monkeypatch):
     return folder
 
 
-class CountingApp(HatuiApp):
+class CountingApp(NotedApp):
     """Records every runner it would make instead of running anything."""
 
     def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, make_runner=self.fake_runner, **kwargs)
         self.runners: list[object] = []
 
-    def make_runner(self, decision):
+    def fake_runner(self, decision):
         self.runners.append(decision)
         return FakeRunner(self, decision)
 
@@ -78,7 +77,7 @@ async def open_plan(app, pilot, key: str = "F") -> PlanScreen:
 
 def notes(app) -> str:
     """Every notification shown so far (toasts are drawn a frame later than the screen)."""
-    return "\n".join(f"{n.title}: {n.message}" for n in app._notifications)
+    return app.notes_text()
 
 
 def run_button(app) -> Button:

@@ -325,7 +325,7 @@ async def test_a_hung_pair_does_not_delay_the_others() -> None:
 
 def test_the_console_opens_the_overview_only_for_more_than_one_pair(tmp_path, monkeypatch) -> None:
     """`hatui` (and `hatui demo --pairs N`): a folder of two pair files opens the overview; one file its pair."""
-    from hatui import cli
+    from hatui.cli import console as cli
 
     monkeypatch.setenv("LC_ALL", "C.UTF-8")
     text = b.EXAMPLE

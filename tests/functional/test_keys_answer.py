@@ -86,10 +86,10 @@ class Finished(RunResult):
 
 class RunningApp(NotedApp):
     def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, make_runner=self.blocking_runner, **kwargs)
         self.release = asyncio.Event()
 
-    def make_runner(self, decision):
+    def blocking_runner(self, decision):
         return BlockingRunner(self, decision, self.release)
 
 
