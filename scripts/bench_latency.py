@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+"""From a change on a node to the console's screen, polling only vs streaming, side by side in one run.
+
+The console runs headless (``App.run_test``) twice on the same pair: first with the poll alone (as
+before streams), then with the streams (DRBD events2 and the node kit's journal). In each mode:
+
+1. CPU at rest: process CPU time / wall time over ``--seconds`` of an idle pair, % of one core.
+2. Per change kind, ``--samples`` times, the delay from the change on the node to the screen showing it:
+
+   * ``vrrp``: keepalived stops on the active node; the peer turns MASTER (truth: the ``vip`` step
+     the node kit journals on the new master, with its time stamp) → its Keepalived row says MASTER;
+   * ``role``: in that same takeover the kit promotes DRBD (truth: the ``promote`` step's time
+     stamp) → the new master's DRBD row says Primary;
+   * ``link``: the replication link is cut → the link row no longer says "Connected  Established";
+   * ``resync-start``: a resync starts (demo: the ``sync`` fault; lab: ``drbdadm invalidate-remote``)
+     → the link row says Sync…;
+   * ``resync-end``: it ends → the link row no longer says Sync.
+
+   For the last three the truth is a sampler asking ``drbdsetup status --json`` on the node every
+   25 ms over its own connection: the change happened between its last answer without it and its
+   first answer with it (the middle is taken).
+
+Prints p50 and p95 per kind and mode (target p95 ≤ 300 ms with streams), and the CPU at rest.
+Never used as a test: absolute times depend on the machine.
+
+Usage: python scripts/bench_latency.py [--samples 5] [--seconds 10]          # the demo, own process
+       sudo .venv/bin/python scripts/bench_latency.py --lab [--config PATH]   # the lab (must be up)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+from hatui.config import Config, load_config
+from hatui.probes.catalog import NODE_JOURNAL_PATH
+from hatui.probes.drbd import parse_drbd
+from hatui.probes.journal import parse_journal
+from hatui.snapshot.poller import ClusterPoller
+from hatui.transport import NodeTransport
+from hatui.ui.app import HatuiApp
+from hatui.ui.link import ReplicationLink
+from hatui.ui.node_stack import NodeStack
+
+SIZE = (120, 40)
+LAB_CONFIG = "/var/lib/hatui-lab/config.toml"
+KINDS = ("vrrp", "role", "link", "resync-start", "resync-end")
+TARGET_P95 = 0.300
+
+
+class PollOnly(ClusterPoller):
+    """The poller as it was before streams: no stream is started."""
+
+    def start_streams(self, **options: object) -> SimpleNamespace:  # type: ignore[override]
+        return SimpleNamespace(listeners=[])
+
+
+class Pair:
+    """Faults and node-side truth for the demo (its own process) or the lab."""
+
+    def __init__(self, config: Config, lab: bool) -> None:
+        self.config, self.lab = config, lab
+        self.nodes = {n.name: NodeTransport(n, config.cluster) for n in config.nodes}
+
+    async def close(self) -> None:
+        await asyncio.gather(*(t.close() for t in self.nodes.values()))
+
+    async def fault(self, kind: str, node: str | None = None) -> None:
+        if self.lab:
+            argv = [sys.executable, "-m", "hatui.cli", "lab", "fault", kind, *([node] if node else [])]
+            proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.DEVNULL,
+                                                        stderr=asyncio.subprocess.PIPE)
+            _, err = await proc.communicate()
+            if proc.returncode != 0:
+                raise SystemExit(f"lab fault {kind} failed: {err.decode().strip()}")
+            return
+        command = shlex.join(["hatui-sim", "fault", kind, *([node] if node else [])])
+        for transport in self.nodes.values():
+            try:
+                if (await transport.run(command, timeout=5)).ok:
+                    return
+            except Exception:  # noqa: BLE001 - a crashed node: ask the other
+                continue
+        raise SystemExit(f"fault {kind} not accepted")
+
+    async def start_resync(self, active: str) -> None:
+        if not self.lab:
+            await self.fault("sync")
+            return
+        prefix = self.config.cluster.prefix_words
+        res = self.config.drbd[0].resource
+        await self.nodes[active].run(shlex.join([*prefix, "drbdadm", "invalidate-remote", res]), timeout=5)
+
+    async def journal_ts(self, node: str, step: str, after: float, timeout: float = 30.0) -> float:
+        """The time stamp of ``node``'s first journal ``step`` after ``after`` (wall clock)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = await self.nodes[node].run(shlex.join(["tail", "-n", "50", NODE_JOURNAL_PATH]), timeout=5)
+            for entry in parse_journal(result.stdout):
+                if entry.step == step and entry.ts >= after - 0.01:
+                    return entry.ts
+            await asyncio.sleep(0.2)
+        raise TimeoutError(f"{node}: no journal step {step} after the fault")
+
+    async def drbd(self, node: str):
+        prefix = self.config.cluster.prefix_words
+        result = await self.nodes[node].run(shlex.join([*prefix, "drbdsetup", "status", "--json"]), timeout=5)
+        return parse_drbd(result.stdout)
+
+    async def drbd_change(self, node: str, predicate, timeout: float = 120.0) -> float:
+        """Wall time ``node``'s DRBD state began to satisfy ``predicate``: ``drbdsetup status --json`` every
+        25 ms over its own connection, the middle between the last answer without and the first with it."""
+        deadline, before = time.monotonic() + timeout, time.time()
+        while time.monotonic() < deadline:
+            asked = time.time()
+            if predicate(await self.drbd(node)):
+                return (before + time.time()) / 2
+            before = asked
+            await asyncio.sleep(0.025)
+        raise TimeoutError(f"{node}: the DRBD change did not come")
+
+
+def _peer_devices(report):
+    return [p for r in report.resources for c in r.connections for p in c.peer_devices]
+
+
+def link_lost(report) -> bool:
+    return any(str(c.connection) != "Connected" for r in report.resources for c in r.connections)
+
+
+def syncing(report) -> bool:
+    return any(str(p.replication).startswith("Sync") for p in _peer_devices(report))
+
+
+def region_text(app: HatuiApp, widget) -> str:
+    strips = app.screen._compositor.render_strips()
+    region = widget.region
+    return "\n".join("".join(s.text for s in row)[region.x: region.right] for row in strips[region.y: region.bottom])
+
+
+def stack(app: HatuiApp, node: str) -> NodeStack:
+    return next(s for s in app.main.query(NodeStack) if s.node == node)
+
+
+async def until(predicate, timeout: float = 60.0) -> float:
+    """Wall time at which ``predicate`` first held (checked every 5 ms)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError
+        await asyncio.sleep(0.005)
+    return time.time()
+
+
+async def measure(app: HatuiApp, pair: Pair, samples: int) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {k: [] for k in KINDS}
+    link = app.main.query_one(ReplicationLink)
+    for i in range(samples):
+        await asyncio.sleep((i * 0.37) % 1.0)  # a random phase of the poll cycle, like a real change
+        active = app.snapshot.active_nodes[0]
+        peer = next(n for n in pair.config.node_names if n != active)
+        # vrrp and role: keepalived stops on the active node, the kit takes over on the peer.
+        sent = time.time()
+        await pair.fault("stop-keepalived", active)
+        master_seen = until(lambda: "MASTER" in region_text(app, stack(app, peer)))
+        primary_seen = until(lambda: "Primary" in region_text(app, stack(app, peer)))
+        seen_master, seen_primary = await asyncio.gather(master_seen, primary_seen)
+        out["vrrp"].append(seen_master - await pair.journal_ts(peer, "vip", sent))
+        out["role"].append(seen_primary - await pair.journal_ts(peer, "promote", sent))
+        await pair.fault("start-keepalived", active)
+        await until(lambda: "BACKUP" in region_text(app, stack(app, active)))
+        # link: cut, then healed (and its resync, if any, over) before the next kind.
+        await asyncio.sleep(0.3)
+        changed = asyncio.ensure_future(pair.drbd_change(active, link_lost))
+        await pair.fault("cut-link")
+        seen = await until(lambda: "Connected  Established" not in region_text(app, link))
+        out["link"].append(seen - await changed)
+        await pair.fault("heal-link")
+        await until(lambda: "Connected  Established" in region_text(app, link))
+        # resync: its start and its end as the node saw them.
+        await asyncio.sleep(0.3)
+        changed = asyncio.ensure_future(pair.drbd_change(active, syncing))
+        await pair.start_resync(active)  # on the Primary: a Primary never becomes SyncTarget
+        seen = await until(lambda: "Sync" in region_text(app, link))
+        out["resync-start"].append(seen - await changed)
+        ended = await pair.drbd_change(active, lambda report: not syncing(report))
+        out["resync-end"].append(await until(lambda: "Sync" not in region_text(app, link)) - ended)
+        await asyncio.sleep(0.5)
+    return out
+
+
+async def run_mode(config: Config, pair: Pair, streaming: bool, seconds: float, samples: int) -> dict:
+    poller = ClusterPoller(config) if streaming else PollOnly(config)
+    app = HatuiApp(config, poller=poller)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.wait_for_poll(2, timeout=30)
+        await until(lambda: app.snapshot is not None and len(app.snapshot.active_nodes) == 1, 30)
+        await asyncio.sleep(2.0)  # the streams' initial dumps, the first reconcile
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        await asyncio.sleep(seconds)
+        cpu = 100 * (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+        latencies = await measure(app, pair, samples)
+        streams = {name: dict(node.streams) for name, node in poller.latest.items()}
+        await pilot.press("q")
+    return {"cpu": cpu, "latencies": latencies, "streams": streams}
+
+
+def start_demo(state: Path) -> tuple[subprocess.Popen, Path]:
+    config = state / "config.toml"
+    env = dict(os.environ, HATUI_STATE_DIR=str(state))
+    proc = subprocess.Popen([sys.executable, "-m", "hatui.cli", "demo", "--headless", "--write-config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    line = proc.stdout.readline() if proc.stdout else ""
+    if "ready" not in line:
+        proc.terminate()
+        raise SystemExit(f"demo did not start: {line.strip() or proc.wait()}")
+    return proc, config
+
+
+def pct(samples: list[float], q: float) -> str:
+    if not samples:
+        return "   -"
+    value = statistics.quantiles(samples, n=20)[18] if q == 0.95 and len(samples) > 1 else statistics.median(samples)
+    return f"{value * 1000:5.0f}"
+
+
+def print_table(results: dict[str, dict], interval: float, samples: int) -> None:
+    poll, live = results["polling"], results["streaming"]
+    print(f"change → screen, ms ({samples} samples each; poll interval {interval:g} s, "
+          f"with streams the poll runs every {2 * interval:g} s)")
+    print(f"{'change':<14}{'polling p50':>12}{'p95':>7}{'streaming p50':>15}{'p95':>7}   target p95 ≤ 300 ms")
+    for kind in KINDS:
+        a, b = poll["latencies"][kind], live["latencies"][kind]
+        ok = b and statistics.quantiles(b, n=20)[18] <= TARGET_P95 if len(b) > 1 else bool(b) and b[0] <= TARGET_P95
+        print(f"{kind:<14}{pct(a, .5):>12}{pct(a, .95):>7}{pct(b, .5):>15}{pct(b, .95):>7}   {'met' if ok else 'NOT met'}")
+    print(f"{'CPU at rest':<14}{poll['cpu']:>11.2f}%{'':>7}{live['cpu']:>14.2f}%")
+    print(f"streams (streaming run): {json.dumps(live['streams'])}")
+
+
+async def bench(config_path: Path, lab: bool, seconds: float, samples: int) -> dict[str, dict]:
+    config = load_config(config_path)
+    pair = Pair(config, lab)
+    try:
+        return {"polling": await run_mode(config, pair, False, seconds, samples),
+                "streaming": await run_mode(config, pair, True, seconds, samples)}
+    finally:
+        await pair.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=5, help="changes of each kind per mode")
+    parser.add_argument("--seconds", type=float, default=10.0, help="CPU-at-rest window per mode")
+    parser.add_argument("--lab", action="store_true", help=f"the lab (root; its config: {LAB_CONFIG})")
+    parser.add_argument("--config", help="the pair's config (with --lab; default the lab's own)")
+    args = parser.parse_args()
+    if args.lab:
+        config_path = Path(args.config or LAB_CONFIG)
+        results = asyncio.run(bench(config_path, True, args.seconds, args.samples))
+        print_table(results, load_config(config_path).cluster.poll_interval, args.samples)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="hatui-bench-") as tmp:
+        proc, config_path = start_demo(Path(tmp))
+        try:
+            results = asyncio.run(bench(config_path, False, args.seconds, args.samples))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+        print_table(results, load_config(config_path).cluster.poll_interval, args.samples)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
