@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from hatui.errors import FailureKind
 from hatui.health.registry import CRIT, UNKNOWN, rule, up
 from hatui.model import ClusterSnapshot, Finding, Layer, NodeSnapshot
+from hatui.model.drbd9 import can_take_over
 from hatui.states import Role
 from hatui.present.text import age_text
 
@@ -84,6 +85,9 @@ def _takeover_text(snap: ClusterSnapshot, down: NodeSnapshot, survivor: NodeSnap
     if safe is False:
         return (f"{survivor.name} will not take over: {why} — the node kit's guard refuses, and forcing it "
                 f"would lose the writes {down.name} acknowledged")
+    take = can_take_over(snap, survivor.name)
+    if take.can is False:  # DRBD 9's own reason: no quorum, a diskless client, DRBD refuses
+        return f"{survivor.name} cannot take over: {take.why}"
     since = down.unreachable_since if down.unreachable_since is not None else snap.taken_at
     elapsed = max(0.0, snap.taken_at - since)
     if elapsed <= budget:

@@ -155,3 +155,21 @@ def test_helper_calls_ride_on_the_report_and_the_json():
     calls = status_document(snap)["nodes"][0]["drbd_helper_calls"]
     assert [(x["helper"], x["response"], x["exit_code"]) for x in calls] == [("split-brain", False, None),
                                                                              ("split-brain", True, 0)]
+
+
+def test_a_survivor_without_quorum_is_said_not_to_take_over():
+    import time
+
+    from hatui.errors import FailureKind
+    from hatui.snapshot.assemble import unreachable_node
+
+    a, c = pair()
+    cut = dict(connection=ConnectionState.CONNECTING, peer_disk=DiskState.DUNKNOWN, peer_role=Role.UNKNOWN,
+               replication=ReplicationState.OFF)
+    c = change(b.set_drbd(c, **cut), dev={"quorum": False})
+    gone = unreachable_node("vm2", "connection refused", polled_at=time.time(), previous=a,
+                            failure=FailureKind.REFUSED, hint="check its power")
+    snap = b.cluster(gone, c)
+    root = snap.findings[0]
+    assert root.node == "vm2" and "vm12 cannot take over: it has no quorum for r0" in root.message
+    assert codes(snap)["quorum-lost"].caused_by == root.code
