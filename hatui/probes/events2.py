@@ -57,6 +57,7 @@ _SYNC_ONLY = ("done", "eta", "dbdt", "dbdt0", "dbdt1", "want", "rs-total", "rs-d
 _VERIFYING = (ReplicationState.VERIFY_S, ReplicationState.VERIFY_T)
 KEEP_IGNORED = 5  # malformed lines kept for the details
 KEEP_HELPERS = 20  # helper calls kept on the report
+KEEP_QUEUED = 1000  # helper calls waiting for take_helper_calls
 
 
 def parse_events2_line(line: str) -> Events2Event | None:
@@ -172,13 +173,18 @@ class Events2State:
         """Apply one line; True if the state changed, the initial dump ended or a helper event arrived."""
         try:
             event, why = _strict(line if isinstance(line, str) else "")
+            if event is not None:
+                return self._apply(event)
         except Exception as exc:  # never let one line kill a stream
-            event, why = None, f"parser failed: {type(exc).__name__}"
-        if event is None:
-            if why is not None:
-                self.malformed += 1
-                self._ignored.append(f"{why}: {str(line).strip()[:160]}")
-            return False
+            why = f"parser failed: {type(exc).__name__}"
+        if why is not None:
+            self.malformed += 1
+            self._ignored.append(f"{why}: {str(line).strip()[:160]}")
+        return False
+
+    # --- applying events ---------------------------------------------------------------
+
+    def _apply(self, event: Events2Event) -> bool:
         self.events += 1
         if event.end_of_initial_dump:
             changed = not self._initial_done
@@ -193,8 +199,6 @@ class Events2State:
             return self._destroy(event)
         return self._upsert(event)
 
-    # --- applying events ---------------------------------------------------------------
-
     def _helper(self, event: Events2Event) -> None:
         f = event.fields
         call = HelperCall(
@@ -203,6 +207,7 @@ class Events2State:
             volume=to_int(f.get("volume")), minor=to_int(f.get("minor")), timestamp=event.timestamp,
         )
         self._calls.append(call)
+        del self._calls[:-KEEP_QUEUED]  # nobody takes them (a one-shot fold): keep memory bounded
         self._recent.append(call)
 
     def _rename(self, old: str, new: str) -> bool:
@@ -286,7 +291,10 @@ class Events2State:
 
     def report(self) -> DrbdReport:
         """The current state, as the poll's parsers report it (source "events2")."""
-        resources = tuple(tree_resource(_tree(name, res), False) for name, res in self._resources.items())
+        try:
+            resources = tuple(tree_resource(_tree(name, res), False) for name, res in self._resources.items())
+        except Exception as exc:
+            return error_report(f"events2 state unreadable: {type(exc).__name__}")
         return DrbdReport(source="events2", resources=resources, helper_calls=tuple(self._recent),
                           ignored=self.malformed, ignored_lines=self.ignored_lines)
 
