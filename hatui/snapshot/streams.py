@@ -19,8 +19,9 @@ of one burst of lines (the initial dump) are coalesced into one per node.
 
 The poll stays, as a reconcile: when a poll's answer comes, whichever is newer
 wins — the stream's DRBD state if it changed while the poll ran, the poll's
-otherwise; when the poll disagrees with a stream that saw no change meanwhile,
-the stream missed something and is restarted (it re-reads the initial dump).
+otherwise; when two polls in a row disagree with a stream that saw no change
+meanwhile, the stream missed something and is restarted (it re-reads the
+initial dump). One disagreement alone is a change still on its way.
 While the journal stream delivers, the poll skips its journal probe.
 ``stream_status(node)`` says per stream ``on``, ``starting`` or ``off: why``;
 off means the poll alone keeps that data, as before streams existed.
@@ -82,7 +83,8 @@ class NodeStreams:
                              **follower_options)  # type: ignore[arg-type]
         self.journal = Follower(name, JOURNAL, journal_command(), source, self.journal_sink, on_change,
                                 **follower_options)  # type: ignore[arg-type]
-        self.mismatches = 0  # polls that saw a DRBD state the stream had missed
+        self.disagreed = 0  # polls in a row that saw another DRBD state than the stream, which said nothing since
+        self.mismatches = 0  # times the stream was found to have missed a change (and was restarted)
 
     @property
     def followers(self) -> tuple[Follower, Follower]:
@@ -146,9 +148,14 @@ class ClusterStreams:
         polled = drbd_signature(node.drbd)
         if streams.drbd.live and streams.drbd.last_change <= started and polled is not None:
             # The poll is the newer reading: show it (its statistics are fresher too).
-            if polled != drbd_signature(streams.drbd_sink.report()):
-                streams.mismatches += 1
-                streams.drbd.restart()  # the stream missed a change: re-read its initial dump
+            if polled == drbd_signature(streams.drbd_sink.report()):
+                streams.disagreed = 0
+            else:  # a change may be on its way in the stream: only twice in a row means it was missed
+                streams.disagreed += 1
+                if streams.disagreed >= 2:
+                    streams.disagreed = 0
+                    streams.mismatches += 1
+                    streams.drbd.restart()  # the stream missed a change: re-read its initial dump
             return dataclasses.replace(streams.overlay(node), drbd=node.drbd, unread=node.unread)
         return streams.overlay(node)
 
