@@ -65,12 +65,14 @@ def test_events2_prints_the_dump_then_each_change_until_its_reader_goes_away(pai
     wait_for(lambda: followers(b) == 0, what="unsubscribed")
 
 
-def test_sigterm_ends_events2_cleanly_and_unsubscribes(pair, follow) -> None:
+def test_full_prints_every_group_and_sigterm_ends_events2_cleanly(pair, follow) -> None:
     a, _ = pair
-    ev = follow(a, "--statistics", "r0")
+    ev = follow(a, "--full", "r0")
     ev.until("exists -$")
-    assert not STAMP.match(ev.lines[0])
+    assert not STAMP.match(ev.lines[0]) and ev.lines[0].endswith(" write-ordering:flush")  # --full: statistics
     wait_for(lambda: followers(a) == 1, what="one follower")
+    assert a.cmd("drbdadm", "primary", "r0")["rc"] == 0
+    ev.until(r"^change resource name:r0 role:Primary suspended:no ")  # --full: the unchanged group too
     ev.proc.send_signal(signal.SIGTERM)
     assert ev.proc.wait(5) == 128 + signal.SIGTERM
     assert ev.proc.stderr.read() == b""

@@ -6,6 +6,9 @@ change happens, until it is killed. The lab's front end asks for that with::
 
     {"op":"follow","argv":["drbdsetup","events2","--timestamps","r0"]}
 
+(``--timestamps``/``-T``, ``--statistics``/``-s``, ``--full``/``-f``: statistics and every
+field group on each change line.)
+
 and the daemon answers with one JSON header line, then plain text:
 
 * the command is refused (``r9: No such resource``, exit 10 …): the header is the
@@ -27,6 +30,7 @@ from typing import Any, Callable
 
 from hatui.emulator.drbd_events import Events2Stream
 
+TIMESTAMPS, STATISTICS, FULL = ("--timestamps", "-T"), ("--statistics", "-s"), ("--full", "-f")  # as the demo's
 MAX_QUEUED = 10_000  # lines a client that does not read may fall behind before it is dropped
 
 
@@ -45,8 +49,8 @@ async def follow_events2(events: Events2Stream, node: str, argv: list[str], read
         writer.write((json.dumps(reply) + "\n").encode())
         await writer.drain()
         return
-    flags = set(argv)
-    statistics, timestamps = "--statistics" in flags, "--timestamps" in flags
+    flags = set(argv[1:])
+    timestamps, statistics, full = (bool(flags & set(f)) for f in (TIMESTAMPS, STATISTICS, FULL))
     queue: asyncio.Queue[str | None] = asyncio.Queue()
 
     def take(line: str) -> None:
@@ -55,8 +59,8 @@ async def follow_events2(events: Events2Stream, node: str, argv: list[str], read
             raise OverflowError("events2 client does not read")  # ... and the machine drops this subscriber
         queue.put_nowait(line)
 
-    unsubscribe = events.subscribe(take, node=node, timestamps=timestamps, statistics=statistics)
-    dump = events.dump(node, statistics=statistics, timestamps=timestamps)
+    unsubscribe = events.subscribe(take, node=node, timestamps=timestamps, statistics=statistics, full=full)
+    dump = events.dump(node, statistics=statistics or full, timestamps=timestamps)
     gone = asyncio.create_task(_closed(reader, queue))
     try:
         writer.write((json.dumps({"rc": 0, "follow": True}) + "\n" + "".join(f"{line}\n" for line in dump)).encode())
