@@ -142,38 +142,15 @@ class Lab:
         return self.config_path
 
     def _keys(self) -> dict[str, str]:
-        """Client key and one host key per node (asyncssh generates them); public parts returned."""
-        import asyncssh
-
-        out = {}
-        client = self.dir / "id_ed25519"
-        if not client.exists():
-            key = asyncssh.generate_private_key("ssh-ed25519", comment="hatui-lab client")
-            key.write_private_key(str(client))
-            client.chmod(0o600)
-            key.write_public_key(str(client) + ".pub")
-        out["client"] = Path(str(client) + ".pub").read_text().strip()
+        """Client key, one host key and one fencing key per node (made once); public parts returned."""
+        out = {"client": _key_pair(self.dir / "id_ed25519", "hatui-lab client")}
         for node in topology.NODES:
-            etc = self.files(node.name).sub("etc")
-            etc.mkdir(parents=True, exist_ok=True)
-            host = etc / "ssh_host_ed25519_key"
-            if not host.exists():
-                key = asyncssh.generate_private_key("ssh-ed25519", comment=f"hatui-lab {node.name}")
-                key.write_private_key(str(host))
-                host.chmod(0o600)
-                key.write_public_key(str(host) + ".pub")
-            out[node.name] = Path(str(host) + ".pub").read_text().strip()
+            out[node.name] = _key_pair(self.files(node.name).sub("etc") / "ssh_host_ed25519_key",
+                                       f"hatui-lab {node.name}")
             # The node's fencing key (kit/ is /etc/hatui on the node): the peer lets it run
             # hatui-fence-peer --serve and nothing else.
-            kit_dir = self.files(node.name).sub("kit")
-            kit_dir.mkdir(parents=True, exist_ok=True)
-            fence = kit_dir / "fence_ed25519"
-            if not fence.exists():
-                key = asyncssh.generate_private_key("ssh-ed25519", comment=f"hatui-fence {node.name}")
-                key.write_private_key(str(fence))
-                fence.chmod(0o600)
-                key.write_public_key(str(fence) + ".pub")
-            out[f"fence-{node.name}"] = Path(str(fence) + ".pub").read_text().strip()
+            out[f"fence-{node.name}"] = _key_pair(self.files(node.name).sub("kit") / "fence_ed25519",
+                                                  f"hatui-fence {node.name}")
         return out
 
     def _write_node_files(self, node: topology.LabNode, files: NodeFiles, keys: dict[str, str]) -> None:
@@ -326,3 +303,16 @@ def _running(pid: int) -> bool:
         pass
     info = netns.proc_parent(pid)
     return info is not None and info[2] != "Z"
+
+
+def _key_pair(path: Path, comment: str) -> str:
+    """An ed25519 key at ``path`` (private, mode 600) and ``path.pub``, made if missing; the public line."""
+    import asyncssh
+
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = asyncssh.generate_private_key("ssh-ed25519", comment=comment)
+        key.write_private_key(str(path))
+        path.chmod(0o600)
+        key.write_public_key(str(path) + ".pub")
+    return Path(str(path) + ".pub").read_text().strip()
