@@ -27,16 +27,15 @@ from textual.binding import Binding
 from textual.filter import LineFilter
 from textual.screen import Screen
 
-from hatui.config import Config, key_display
+from hatui.config import Config
 from hatui.model import ClusterSnapshot
 from hatui.states import Severity
-from hatui.ui import keys, themes
+from hatui.ui import history_load, keys, themes
 from hatui.ui.action_controller import (ActionController, ActionFinished, ActionNotice, ActionPaused, ActionPhase,
                                         ActionResumed, ActionStarted, ConfirmNeeded, refusal)
 from hatui.ui.action_screens import ResyncChooser
 from hatui.ui.ascii import AsciiFilter
 from hatui.ui.commands import ConsoleCommands
-from hatui.ui.console_hints import copy_text
 from hatui.ui.detail_screen import DetailScreen
 from hatui.ui.header import Freshness
 from hatui.ui.help_screen import HelpScreen
@@ -48,10 +47,8 @@ from hatui.ui.pair_polling import PairPolling, Poller
 from hatui.ui.timing_log import TimingLog
 
 HERE = Path(__file__).parent
-# Each screen and widget has its stylesheet beside it; the app loads them all once.
-STYLESHEETS = ["main_screen.tcss", "header.tcss", "node_stack.tcss", "link.tcss", "findings.tcss",
-               "event_log.tcss", "timing_log.tcss", "detail_screen.tcss", "help_screen.tcss", "plan_screen.tcss",
-               "controls.tcss"]
+# Each screen and widget has its stylesheet beside it; the app loads every one of them (no list to keep).
+STYLESHEETS = sorted(HERE.glob("*.tcss"))
 
 
 QUIT_AGAIN = 5.0
@@ -61,7 +58,7 @@ class HatuiApp(App):
     """The operations console for one HA pair."""
 
     TITLE = "hatui"
-    CSS_PATH = [HERE / name for name in STYLESHEETS]
+    CSS_PATH = STYLESHEETS
     COMMANDS = {ConsoleCommands}  # hatui's commands only (no second Quit, no Textual themes)
     ENABLE_COMMAND_PALETTE = True
     # The commands' keys are bound per console from the config (hatui.ui.keys); esc is fixed.
@@ -82,6 +79,7 @@ class HatuiApp(App):
         themes_folder: Path | None = None,
         ascii: bool = False,
         make_runner: Callable | None = None,
+        history: Path | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -99,11 +97,9 @@ class HatuiApp(App):
         self.actions: ActionController | None = None  # once polling starts (it polls through it)
         self.action_phase = ActionPhase.IDLE
         self._make_runner = make_runner  # tests: a stand-in for the action runner
+        self.history = history  # the history database whose past the panes show (None: none)
         self._quit_armed = 0.0
-        for binding in keys.bindings(config, read_only=read_only):
-            for index, key in enumerate(binding.key.split(",")):  # the footer shows a command's first key
-                self.bind(key, binding.action, description=binding.description, show=binding.show and index == 0,
-                          key_display=key_display(key))
+        keys.bind_all(self, config, read_only=read_only)
         self.theme_names, self.theme_problems = themes.install(self, theme or config.theme, themes_folder)
         self.set_class(ascii, "-ascii")
 
@@ -154,6 +150,15 @@ class HatuiApp(App):
         self._tick()
         for name, loop in self.polling_pair.loops():
             self.run_worker(loop, name=name, group="poll")
+        if self.history is not None:
+            self.run_worker(self._recall(self.history, self.polling_pair), name="history", group="history")
+
+    async def _recall(self, path: Path, polling: PairPolling) -> None:
+        """The pair's history into the panes, read in a thread (the first screen never waits for it)."""
+        opened = self.clock()
+        past = await asyncio.to_thread(history_load.load, path, self.config.cluster.name, until=opened)
+        if self.polling_pair is polling and self.showing:  # still this pair's screen
+            self.main.show_past(past, opened)
 
     async def on_unmount(self) -> None:
         if self.poller is not None:
@@ -354,18 +359,13 @@ class HatuiApp(App):
 
     def action_copy(self) -> None:
         """Copy the selected finding's command (main screen) or the raw output (details) via OSC 52."""
-        if isinstance(self.screen, DetailScreen):
-            text, what = self.screen.raw_text(), "the raw output"
-        elif isinstance(self.screen, MainScreen):
-            finding = self.main.selected_finding()
-            if finding is None:
-                self.notify("nothing to copy: no finding", title="copy", timeout=3)
-                return
-            text = copy_text(finding.hint)
-            what = f"{finding.code}'s {'hint' if text == finding.hint.strip() else 'command'}"
-        else:
-            self.notify("nothing to copy here", title="copy", timeout=3)
+        screen = self.screen
+        payload = screen.copy_payload() if isinstance(screen, (DetailScreen, MainScreen)) else None
+        if payload is None:
+            self.notify("nothing to copy: no finding" if isinstance(screen, MainScreen) else "nothing to copy here",
+                        title="copy", timeout=3)
             return
+        text, what = payload
         self.copy_to_clipboard(text)
         shown = text if len(text) <= 70 else text[:69] + "…"
         self.notify(f"{shown}\n(sent to your terminal's clipboard: OSC 52)", title=f"copied {what}", timeout=5)
@@ -394,5 +394,7 @@ class HatuiApp(App):
 
 
 def run_console(config: Config, *, read_only: bool, theme: str | None, ascii: bool = False) -> None:
-    """Entry point used by ``hatui`` and ``hatui demo``."""
-    HatuiApp(config, read_only=read_only, theme=theme, ascii=ascii).run()
+    """Entry point used by ``hatui`` and ``hatui demo``; the panes show the history ``hatui serve`` kept."""
+    from hatui.history.store import default_path
+
+    HatuiApp(config, read_only=read_only, theme=theme, ascii=ascii, history=default_path()).run()

@@ -69,6 +69,12 @@ def clock_text(epoch: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(epoch))
 
 
+def past_text(epoch: float, now: float) -> str:
+    """A time stamp from before the console opened: with the date when it is not ``now``'s day."""
+    day = time.localtime(epoch)[:3] == time.localtime(now)[:3]
+    return time.strftime("%H:%M:%S" if day else "%m-%d %H:%M:%S", time.localtime(epoch))
+
+
 def speed(kib_s: float | None) -> str:
     if kib_s is None:
         return "—"

@@ -107,6 +107,10 @@ class DetailScreen(Screen):
                 out.append((name, "exit 0" if section.ok else f"exit {section.rc}", pretty(section.text)))
         return out
 
+    def copy_payload(self) -> tuple[str, str]:
+        """(text, what it is) for `c`: the raw outputs as shown."""
+        return self.raw_text(), "the raw output"
+
     def raw_text(self) -> str:
         """The raw outputs as shown, for the clipboard."""
         node = self.snap.node(self.node)

@@ -17,7 +17,10 @@ from hatui.present.events import StateEvent
 MAX_EVENTS = 1000
 
 
-def event_content(event: StateEvent) -> Content:
+def event_content(event: StateEvent, opened: float | None = None) -> Content:
+    """One line; an event from before the console opened (``opened``) is dimmed, dated when not that day."""
+    if opened is not None and event.at < opened:
+        return Content.styled(f"{cells.past_text(event.at, opened)} {GLYPH[event.health]} {event.text}", "dim")
     return Content.assemble(
         (cells.clock_text(event.at), cells.MUTED), " ",
         (GLYPH[event.health], cells.STYLE[event.health]), " ", event.text,
@@ -35,6 +38,8 @@ class EventLog(Vertical):
         self.events: deque[StateEvent] = deque(maxlen=MAX_EVENTS)
         self.filter_text = ""
         self.hint = ""
+        self.opened: float | None = None  # events before this came from the history (add_past)
+        self.note = ""  # one line about the history (what was loaded, or why nothing was)
         self.border_title = "Events"
 
     def compose(self) -> ComposeResult:
@@ -52,14 +57,23 @@ class EventLog(Vertical):
         self.events.extend(events)
         self.render_events()
 
+    def add_past(self, events: list[StateEvent], opened: float, note: str) -> None:
+        """The history from before the console opened: before every live event, dimmed, with its note."""
+        self.opened, self.note = opened, note
+        self.events = deque([*sorted(events, key=lambda e: e.at), *self.events], maxlen=MAX_EVENTS)
+        self.render_events()
+
     def matching(self) -> list[StateEvent]:
         needle = self.filter_text.lower()
         return [e for e in self.events if needle in f"{cells.clock_text(e.at)} {e.health} {e.text}".lower()]
 
     def render_events(self) -> None:
         shown = self.matching()
-        if shown:
-            body = Content("\n").join(event_content(e) for e in shown)
+        lines = [event_content(e, self.opened) for e in shown]
+        if self.note and not self.filter_text:
+            lines.insert(0, Content.styled(self.note, cells.MUTED))
+        if lines:
+            body = Content("\n").join(lines)
         elif self.filter_text:
             body = Content.styled(f"no event matches {self.filter_text!r}", cells.MUTED)
         else:

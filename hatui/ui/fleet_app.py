@@ -32,7 +32,7 @@ from hatui.config import Config, parse_config
 from hatui.fleet import Fleet, PairEntry
 from hatui.model import ClusterSnapshot
 from hatui.ui import keys
-from hatui.ui.app import HERE, HatuiApp
+from hatui.ui.app import HatuiApp
 from hatui.ui.fleet_poll import STAGGER_MAX, FleetPolling, Poller, cluster_poller
 from hatui.ui.fleet_screen import PAIR_ONLY, FleetHelpScreen, FleetScreen
 from hatui.present.events import SpeedHistory
@@ -56,17 +56,17 @@ def keys_config(fleet: Fleet) -> Config:
 class FleetApp(HatuiApp):
     """The operations console for several HA pairs."""
 
-    CSS_PATH = [*HatuiApp.CSS_PATH, HERE / "fleet_screen.tcss", HERE / "fleet_table.tcss"]
     # esc shows in the footer where it does something: on a pair's screen (back to the overview), or to clear a filter.
     BINDINGS = [Binding("escape", "back", "Back", key_display="esc")]
 
     def __init__(self, fleet: Fleet, *, read_only: bool = False, theme: str | None = None,
                  make_poller: Callable[[PairEntry], Poller] = cluster_poller, clock: Callable[[], float] = time.time,
                  poll_interval: float | None = None, fleet_interval: float | None = None,
-                 stagger: float = STAGGER_MAX, themes_folder: Path | None = None, ascii: bool = False) -> None:
+                 stagger: float = STAGGER_MAX, themes_folder: Path | None = None, ascii: bool = False,
+                 history: Path | None = None) -> None:
         base = keys_config(fleet)
         super().__init__(base, read_only=read_only, theme=theme, clock=clock, poll_interval=poll_interval,
-                         themes_folder=themes_folder, ascii=ascii)
+                         themes_folder=themes_folder, ascii=ascii, history=history)
         self.fleet = fleet
         self.base_config = base
         self.pair_interval = poll_interval  # None: each pair's own
@@ -243,4 +243,6 @@ class FleetApp(HatuiApp):
 
 def run_fleet_console(fleet: Fleet, *, read_only: bool, theme: str | None, ascii: bool = False) -> None:
     """Entry point used by ``hatui`` (and ``hatui demo --pairs N``) when more than one pair is configured."""
-    FleetApp(fleet, read_only=read_only, theme=theme, ascii=ascii).run()
+    from hatui.history.store import default_path
+
+    FleetApp(fleet, read_only=read_only, theme=theme, ascii=ascii, history=default_path()).run()

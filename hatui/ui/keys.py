@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from textual.app import App
 from textual.binding import Binding
 
 from hatui.config import Config, key_display
@@ -59,3 +60,11 @@ def bindings(config: Config, *, read_only: bool) -> list[Binding]:
         out.append(Binding(config.key_for(c.id), c.action, c.description, show=shown,
                            key_display=display(config, c.id), id=c.id))
     return out
+
+
+def bind_all(app: App, config: Config, *, read_only: bool) -> None:
+    """Bind every command's configured keys on ``app`` (the footer shows a command's first key)."""
+    for binding in bindings(config, read_only=read_only):
+        for index, key in enumerate(binding.key.split(",")):
+            app.bind(key, binding.action, description=binding.description, show=binding.show and index == 0,
+                     key_display=key_display(key))

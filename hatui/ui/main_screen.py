@@ -17,9 +17,11 @@ from textual.widgets import Footer
 
 from hatui.config import Config
 from hatui.model import ClusterSnapshot, Finding
+from hatui.ui.console_hints import copy_text
 from hatui.ui.event_log import EventLog
 from hatui.ui.findings import FindingsPanel
 from hatui.ui.header import ClusterHeader, Freshness
+from hatui.ui.history_load import Past
 from hatui.present.events import StateEvent, SyncView
 from hatui.timelines.trackers import TimingRow
 from hatui.ui.action_controller import ActionLogged, ActionResumed, ActionRows, ActionStarted, ActionStatus, ActionStep
@@ -164,11 +166,24 @@ class MainScreen(Screen):
     def selected_finding(self) -> Finding | None:
         return self.query_one(FindingsPanel).selected
 
+    def copy_payload(self) -> tuple[str, str] | None:
+        """(text, what it is) for `c`: the selected finding's command, else its hint (None: no finding)."""
+        finding = self.selected_finding()
+        if finding is None:
+            return None
+        text = copy_text(finding.hint)
+        return text, f"{finding.code}'s {'hint' if text == finding.hint.strip() else 'command'}"
+
     def add_events(self, events: list[StateEvent]) -> None:
         self.query_one(EventLog).add(events)
 
     def add_timing(self, rows: list[TimingRow]) -> None:
         self.query_one(TimingLog).add_rows(rows)
+
+    def show_past(self, past: Past, opened: float) -> None:
+        """The history from before the console opened (epoch ``opened``), dimmed, with its note."""
+        self.query_one(EventLog).add_past(past.events, opened, past.note)
+        self.query_one(TimingLog).add_past(past.timing, opened)
 
     # --- an action's messages (hatui.ui.action_controller): shown here, then on to the app -----------
 

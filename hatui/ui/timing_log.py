@@ -52,6 +52,7 @@ class TimingLog(Vertical):
         self.entries: list[TimingRow] = []
         self.rows: list[TimingRow] = []  # what the table shows: headers and story rows, in order
         self.wrap_notes = True  # off when the pane is too narrow to show the note column anyway
+        self.opened: float | None = None  # rows before this are the past (add_past): dimmed
 
     def compose(self) -> ComposeResult:
         status = Static("", id="timing-status")
@@ -67,8 +68,19 @@ class TimingLog(Vertical):
         self.add_rows([TimingRow(f"▶ {title}", None, at, source=Source.ACTION, cue=Cue.ACTION_START,
                                  kind=Kind.ACTION, key=f"begin:{at}")])
 
+    def add_past(self, rows: list[TimingRow], opened: float) -> None:
+        """Rows from the history, from before the console opened (shown dimmed, dated when not that day).
+        The live sources' rows with the same identity replace them (the journal replays its lines)."""
+        self.opened = opened
+        self.entries[:0] = rows
+        self._redraw()
+
     def _cells(self, row: TimingRow) -> tuple[object, ...]:
         t_plus = f"{row.t_plus:.1f} s" if row.t_plus is not None else ""
+        if self.opened is not None and row.start < self.opened:
+            return tuple(Text(str(c), style="dim") for c in (
+                cells.past_text(row.start, self.opened), t_plus, _budget(row, self.app.current_theme).plain,
+                row.node or "", row.step, row.note))
         return (cells.clock_text(row.start), t_plus, _budget(row, self.app.current_theme), row.node or "", row.step,
                 Text(row.note, style="dim"))
 
