@@ -46,7 +46,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from hatui.emulator.drbd_base import CONNECTED, DrbdNode
+from hatui.emulator.drbd_base import DrbdNode
 
 STATS_INTERVAL = 1.0  # seconds of machine time between two statistics-only change lines
 _DESTROY_ORDER = ("peer-device", "connection", "device", "resource")  # drbd-utils' print_changes

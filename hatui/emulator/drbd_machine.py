@@ -20,8 +20,6 @@ Model (deliberately small, but faithful where hatui looks):
 
 from __future__ import annotations
 
-from typing import Callable
-
 from hatui.emulator.drbd_base import (  # noqa: F401 (re-exported: the machine's vocabulary)
     BACKING_KIB, CONNECTED, CONNECTING, DEFAULT_DEVICE_KIB, DUNKNOWN, ESTABLISHED, INCONSISTENT, KIB_PER_BLOCK, OFF,
     OUTDATED, PRIMARY, SECONDARY, STANDALONE, UNCONNECTED, UNKNOWN, UPTODATE, CommandResult, DrbdNode, SyncJob, refusal)
