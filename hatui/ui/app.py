@@ -390,7 +390,7 @@ class HatuiApp(App):
         if self.snapshot is None or message.row is None:
             self.notify(f"no data from {message.node} yet: wait for the first poll", title="details", timeout=3)
             return
-        self.push_screen(DetailScreen(message.node, message.row, self.snapshot))
+        self.push_screen(DetailScreen(message.node, message.row, self.snapshot, self.hint_keys))
 
 
 def run_console(config: Config, *, read_only: bool, theme: str | None, ascii: bool = False) -> None:

@@ -12,8 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import Protocol, runtime_checkable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+
+@runtime_checkable
+class Console(Protocol):
+    """What the palette lists: the app's commands and its themes."""
+
+    theme_names: list[str]
+
+    def console_commands(self) -> list[tuple[str, str, str]]: ...
 
 
 class ConsoleCommands(Provider):
@@ -22,10 +32,11 @@ class ConsoleCommands(Provider):
     def _entries(self) -> list[tuple[str, Callable[[], object], str]]:
         app = self.app
         out: list[tuple[str, Callable[[], object], str]] = []
-        commands = app.console_commands() if hasattr(app, "console_commands") else []
-        for key, action, description in commands:
+        if not isinstance(app, Console):
+            return out
+        for key, action, description in app.console_commands():
             out.append((description, partial(app.run_action, action), f"key: {key}"))
-        for name in getattr(app, "theme_names", []):
+        for name in app.theme_names:
             out.append((f"Theme: {name}", partial(setattr, app, "theme", name), "current theme" if name == app.theme
                         else "switch to this theme"))
         return out

@@ -31,11 +31,12 @@ class DetailScreen(Screen):
 
     BINDINGS = [Binding("escape", "app.back", "Back")]
 
-    def __init__(self, node: str, row: LayerState, snap: ClusterSnapshot) -> None:
+    def __init__(self, node: str, row: LayerState, snap: ClusterSnapshot, keys: dict[str, str] | None = None) -> None:
         super().__init__()
         self.node = node
         self.row = row
         self.snap = snap
+        self.keys = keys or {}  # command id → key, for hints that name the console's keys
 
     def compose(self) -> ComposeResult:
         yield Static("", id="detail-title")
@@ -70,14 +71,13 @@ class DetailScreen(Screen):
             summary.append(Content.assemble(("node    ", "bold"), ("✖ UNREACHABLE ", "bold $error"), node.error or ""))
         self.query_one("#detail-summary", Static).update(Content("\n").join(summary))
         related = [f for f in snap.findings if f.layer == row.layer and f.node in (self.node, None)]
-        keys = getattr(self.app, "hint_keys", None)
-        findings = Content("\n").join(finding_content(f, keys) for f in related) if related else Content.styled(
+        findings = Content("\n").join(finding_content(f, self.keys or None) for f in related) if related else Content.styled(
             "No finding about this layer.", cells.MUTED)
         self.query_one("#detail-findings", Static).update(findings)
         self.query_one("#detail-raw", Static).update(self._raw(node, row))
 
     def _copy_key(self) -> str:
-        return getattr(self.app, "hint_keys", {}).get("copy", "c")
+        return self.keys.get("copy", "c")
 
     def _raw(self, node, row: LayerState) -> Content:
         parts = []

@@ -29,7 +29,7 @@ from hatui.fleet import Fleet, PairEntry
 from hatui.model import ClusterSnapshot
 from hatui.snapshot.poller import ClusterPoller, status_timeout
 from hatui.ui.fleet_rows import FailoverTracker, FleetRow, failed_row, snapshot_row
-from hatui.ui.pair_polling import Poller
+from hatui.ui.pair_polling import Poller, Reconnecting
 
 
 STAGGER_MAX = 2.0  # seconds over which the first polls are spread (at most one interval)
@@ -152,9 +152,8 @@ class FleetPolling:
     def wake_all(self) -> None:
         """Poll every pair now (the refresh key); skips reconnect backoff too."""
         for watch in self.watches.values():
-            retry = getattr(watch.poller, "retry_now", None)
-            if retry is not None:
-                retry()
+            if isinstance(watch.poller, Reconnecting):
+                watch.poller.retry_now()
             watch.wake.set()
 
     @property

@@ -50,10 +50,7 @@ class LinkRow(Vertical):
             Content.assemble((f"{view.source} → {view.target}", "bold $warning"), " "))
         bar = self.query_one(".link-bar", ProgressBar)
         bar.update(progress=view.percent or 0.0)
-        ascii_mode = bool(getattr(self.app, "ascii", False))
-        bar.display = not ascii_mode
-        plain = self.query_one(".link-ascii-bar", Label)
-        plain.display = ascii_mode
+        plain = self.query_one(".link-ascii-bar", Label)  # shown instead of the bar in ASCII mode (link.tcss)
         done = round((view.percent or 0.0) / 100 * ASCII_BAR)
         pct = "?" if view.percent is None else f"{view.percent:.1f}%"
         plain.update(f"[{'#' * done}{'.' * (ASCII_BAR - done)}] {pct}")

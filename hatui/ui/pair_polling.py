@@ -66,8 +66,7 @@ class PairPolling:
 
     def backoff(self) -> dict[str, float]:
         """Nodes whose transport waits before reconnecting → seconds left."""
-        waits = {name: getattr(transport, "retry_in", None) for name, transport in self.transports.items()}
-        return {name: left for name, left in waits.items() if left}
+        return {name: transport.retry_in for name, transport in self.transports.items() if transport.retry_in}
 
     def retry_now(self) -> None:
         """Skip every reconnect wait (an operator asking for "now" should not wait out a backoff)."""
