@@ -73,6 +73,8 @@ from hatui.lab.node_env import NodeEnv, load_node_env
 
 
 class DrbdDaemon:
+    """One node's emulator: its machine and disk, the local API, and the parts it owns (link, fence runner)."""
+
     def __init__(self, env: NodeEnv, *, ping_interval: float = 0.2, ping_timeout: float = 1.0,
                  connect_retry: float = 0.5) -> None:
         self.env, self.local, self.peer = env, env.node, env.peer
