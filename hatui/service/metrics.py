@@ -99,7 +99,7 @@ def _drbd(pair: str, node: NodeSnapshot) -> list[Sample]:
         if res.suspended is not None:
             out.append(("drbd_resource_suspended", base, float(res.suspended)))
         for conn in res.connections:
-            labels = (*base, conn.peer, "")  # hatui's probes do not report DRBD node ids
+            labels = (*base, conn.peer, "" if conn.peer_node_id is None else str(conn.peer_node_id))
             out.append(("drbd_connection_state", labels, _states(conn.connection, CONNECTIONS)))
             for dev in conn.peer_devices:
                 if dev.out_of_sync_kib is not None:

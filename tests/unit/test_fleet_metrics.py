@@ -47,6 +47,10 @@ async def test_healthy_pair_in_drbd_reactor_and_keepalived_names() -> None:
     roles = [lab["drbd_resource_role"] for lab, _ in m["drbd_resource_role"] if lab["node"] == "vm12"]
     assert sorted(roles) == ["Primary", "Secondary", "Unknown"]
     assert value(m, "drbd_connection_state", node="vm2", conn_name="vm12", drbd_connection_state="Connected") == 1
+    # the peer's DRBD node id, as drbd-reactor labels it (vm2 is node-id 0, vm12 node-id 1)
+    assert value(m, "drbd_connection_state", node="vm2", conn_name="vm12", peer_node_id="1",
+                 drbd_connection_state="Connected") == 1
+    assert value(m, "drbd_peerdevice_outofsync_bytes", node="vm12", conn_name="vm2", peer_node_id="0", volume="0") == 0
     assert value(m, "drbd_device_state", node="vm12", volume="0", minor="0", drbd_device_state="UpToDate") == 1
     assert value(m, "drbd_peerdevice_outofsync_bytes", node="vm2", conn_name="vm12", volume="0") == 0
     assert value(m, "keepalived_vrrp_state", node="vm2", iname="VI_1", intf="eth0") == 2  # MASTER
