@@ -171,6 +171,15 @@ class ClusterPoller:
         elif (dump := sections.get(catalog.KEEPALIVED)) is not None and not dump.ok:
             self._ka_signal.pop(name, None)
 
+    async def refresh_node(self, name: str) -> NodeSnapshot:
+        """Poll ``name`` with a poll that starts now: one already in flight began before the change
+        that prompted this (a journal line) and may not show it, so it is waited out first."""
+        task = self._inflight.get(name)
+        if task is not None and not task.done():
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(asyncio.shield(task), self.node_bound())
+        return await self.poll_node(name)
+
     def assemble(self) -> ClusterSnapshot:
         """A snapshot from the latest answer of each node, with findings and verdict."""
         now = time.time()

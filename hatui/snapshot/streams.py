@@ -11,11 +11,15 @@ per node over the node's own SSH connection (its :class:`NodeTransport`):
 
 When a line changes what a node reports, that node's latest snapshot (the
 poller's ``latest``) gets the stream's DRBD report or journal window at once
-and the listeners are told (``listener(node, kinds)``, kinds among ``"drbd"``
-and ``"journal"``), so the console redraws without waiting for the next poll.
-A new journal line means the node kit saw keepalived move: the console then
-polls that node at once, which shows the new VRRP state and VIP. Notifications
-of one burst of lines (the initial dump) are coalesced into one per node.
+and the listeners are told (``listener(node, kinds)``, kinds among ``"drbd"``,
+``"journal"`` and ``"poll"``), so the console redraws without waiting for the
+next poll. A new journal line means the node kit saw keepalived move: that
+node is polled at once (a poll that starts after the line: one in flight is
+waited out), which brings the new VRRP state and VIP (kind ``"poll"``).
+Notifications of one burst of lines (the initial dump) are coalesced into one
+per node, and a DRBD change that moves no state (statistics at rest) updates
+the model quietly: a redraw for it would cost CPU and show nothing new. During
+a resync every change is told (its progress is on screen).
 
 The poll stays, as a reconcile: when a poll's answer comes, whichever is newer
 wins — the stream's DRBD state if it changed while the poll ran, the poll's
@@ -71,6 +75,13 @@ def drbd_signature(report: DrbdReport | None) -> tuple | None:
     return tuple(out)
 
 
+def _resyncing(report: DrbdReport | None) -> bool:
+    if report is None:
+        return False
+    return any(str(p.replication).startswith(("Sync", "PausedSync", "Verify"))
+               for res in report.resources for c in res.connections for p in c.peer_devices)
+
+
 class NodeStreams:
     """The two streams of one node."""
 
@@ -119,6 +130,8 @@ class ClusterStreams:
         self.listeners: list[Callable[[str, frozenset[str]], None]] = []
         self._dirty: dict[str, set[str]] = {}
         self._flush_scheduled = False
+        self._told: dict[str, tuple | None] = {}  # per node, the DRBD states the listeners last heard of
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         for node in self.nodes.values():
@@ -126,6 +139,9 @@ class ClusterStreams:
                 follower.start()
 
     async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.gather(*(f.stop() for n in self.nodes.values() for f in n.followers))
 
     def status(self, name: str) -> dict[str, str]:
@@ -172,5 +188,33 @@ class ClusterStreams:
         for name, kinds in sorted(dirty.items()):
             if name in latest:
                 latest[name] = self.nodes[name].overlay(latest[name])
-            for listener in list(self.listeners):
-                listener(name, frozenset(kinds))
+            if JOURNAL in kinds and self.nodes[name].journal.live:
+                self._refresh(name)
+            if kinds == {DRBD} and not self._drbd_moved(name):
+                continue  # statistics only: in the model, shown with the next redraw
+            self._tell(name, frozenset(kinds))
+
+    def _tell(self, name: str, kinds: frozenset[str]) -> None:
+        for listener in list(self.listeners):
+            listener(name, kinds)
+
+    def _drbd_moved(self, name: str) -> bool:
+        """The stream's DRBD states differ from what was last told, or a resync runs (progress to show)."""
+        streams = self.nodes[name]
+        report = streams.drbd_sink.report() if streams.drbd.live else None
+        signature = drbd_signature(report)
+        moved = signature != self._told.get(name) or _resyncing(report)
+        self._told[name] = signature
+        return moved
+
+    def _refresh(self, name: str) -> None:
+        """Poll ``name`` now (the kit journaled a step: keepalived moved), then tell the listeners.
+        Several lines in a row share the poll: each waits out the one in flight, then joins the next."""
+
+        async def refresh() -> None:
+            await self.poller.refresh_node(name)  # type: ignore[attr-defined]
+            self._tell(name, frozenset({"poll"}))
+
+        task = asyncio.ensure_future(refresh())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

@@ -67,6 +67,11 @@ class FakePoller:
         self.transports = {}
         self.latest = {n: builders.node(n, active=n == "vm2", peer="vm12" if n == "vm2" else "vm2")
                        for n in self.config.node_names}
+        self.refreshed: list[str] = []
+
+    async def refresh_node(self, name: str):
+        self.refreshed.append(name)
+        return self.latest[name]
 
 
 class Harness:
@@ -185,6 +190,8 @@ async def test_journal_lines_join_the_model_once_each_and_replace_the_poll_probe
     harness.streams.start()
     await settle(lambda: len(harness.poller.latest["vm2"].journal) == 2)
     assert [e.step for e in harness.poller.latest["vm2"].journal] == ["detect", "vip"]
+    await settle(lambda: harness.poller.refreshed)
+    assert "vm2" in harness.poller.refreshed, "a journal line polls its node at once"
     assert catalog.JOURNAL in harness.streams.skip_probes("vm2")
     assert catalog.JOURNAL not in harness.streams.skip_probes("vm12")
     # tail -F re-reading a replaced file prints lines it printed before: each is kept once.
@@ -241,3 +248,23 @@ async def test_a_node_that_does_not_answer_keeps_its_own_data_and_shows_the_stre
     merged = harness.streams.merge_poll("vm12", down, started=0.0)
     assert merged.drbd is None and merged.reachable is False
     assert set(merged.streams) == {DRBD, JOURNAL}
+
+
+async def test_statistics_at_rest_update_the_model_quietly_but_a_resync_is_told(harness):
+    run = harness.feed("vm2", harness.drbd_cmd, *dump("Primary"))
+    harness.streams.start()
+    await settle(lambda: harness.streams.status("vm2")[DRBD] == "on")
+    harness.changed.clear()
+    run.put_nowait("2026-11-29T17:00:01.000000+00:00 change device name:r0 volume:0 minor:0 written:4096")
+    await settle()
+    assert harness.changed == [], "no redraw for numbers nobody sees at rest"
+    assert harness.poller.latest["vm2"].drbd.source == "events2"
+    run.put_nowait("2026-11-29T17:00:02.000000+00:00 change peer-device name:r0 peer-node-id:1 conn-name:vm12 "
+                   "volume:0 replication:SyncSource peer-disk:Inconsistent done:10.00")
+    await settle(lambda: harness.changed)
+    assert harness.changed == ["vm2"]
+    harness.changed.clear()
+    run.put_nowait("2026-11-29T17:00:03.000000+00:00 change peer-device name:r0 peer-node-id:1 conn-name:vm12 "
+                   "volume:0 done:20.00")
+    await settle(lambda: harness.changed)
+    assert harness.changed == ["vm2"], "during a resync its progress is shown as it comes"
