@@ -65,6 +65,8 @@ unit = "{sim.dag_unit}"
 class SimTransport:
     """One node of ``sim`` as :class:`~hatui.transport.NodeTransport` sees it."""
 
+    retry_in: float | None = None  # never waits before reconnecting
+
     def __init__(self, sim: ClusterSim, name: str) -> None:
         self.sim, self.name = sim, name
         self.shell = NodeShell(sim, name)

@@ -49,9 +49,7 @@ from hatui.ui.timing_log import TimingLog
 HERE = Path(__file__).parent
 # Each screen and widget has its stylesheet beside it; the app loads every one of them (no list to keep).
 STYLESHEETS = sorted(HERE.glob("*.tcss"))
-
-
-QUIT_AGAIN = 5.0
+QUIT_AGAIN = 5.0  # seconds in which a second q quits during a run
 
 
 class HatuiApp(App):
@@ -151,12 +149,12 @@ class HatuiApp(App):
         for name, loop in self.polling_pair.loops():
             self.run_worker(loop, name=name, group="poll")
         if self.history is not None:
-            self.run_worker(self._recall(self.history, self.polling_pair), name="history", group="history")
+            self.run_worker(self._recall(self.history, self.config.cluster.name, self.polling_pair, self.clock()),
+                            name="history", group="history")
 
-    async def _recall(self, path: Path, polling: PairPolling) -> None:
-        """The pair's history into the panes, read in a thread (the first screen never waits for it)."""
-        opened = self.clock()
-        past = await asyncio.to_thread(history_load.load, path, self.config.cluster.name, until=opened)
+    async def _recall(self, path: Path, pair: str, polling: PairPolling, opened: float) -> None:
+        """The pair's history up to ``opened`` into the panes, read in a thread (the first screen never waits)."""
+        past = await asyncio.to_thread(history_load.load, path, pair, until=opened)
         if self.polling_pair is polling and self.showing:  # still this pair's screen
             self.main.show_past(past, opened)
 
@@ -182,10 +180,12 @@ class HatuiApp(App):
         return self.polling_pair.count if self.polling_pair else 0
 
     async def wait_for_poll(self, count: int, timeout: float = 10.0) -> None:
-        """Until ``count`` polls have completed (tests and the benchmark use this)."""
-        while self.polling_pair is None:
+        """Until ``count`` polls of the pair shown now have completed (tests and the benchmark use this)."""
+        deadline = time.monotonic() + timeout
+        while self.poll_count < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {self.poll_count} of {count} polls done")
             await asyncio.sleep(0.005)
-        await self.polling_pair.wait_for(count, timeout)
 
     def backoff(self) -> dict[str, float]:
         return self.polling_pair.backoff() if self.polling_pair else {}

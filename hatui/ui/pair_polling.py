@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, runtime_checkable
 
@@ -54,7 +53,7 @@ class PairPolling:
         self.on_snapshot = on_snapshot
         self.on_failed = on_failed  # (message, new): new is False while the same failure repeats
         self.lock = asyncio.Lock()  # one whole-pair poll at a time: a loop's or the runner's
-        self.count = 0  # polls completed (tests and the benchmark wait on it)
+        self.count = 0  # polls completed (tests and the benchmark wait on it: HatuiApp.wait_for_poll)
         self.error: str | None = None  # the last poll's failure, None once one succeeds
         self.stopped = False
         self._wakes: dict[str | None, asyncio.Event] = {}
@@ -156,11 +155,3 @@ class PairPolling:
         if not self.stopped:
             new, self.error = message != self.error, message
             self.on_failed(message, new)
-
-    async def wait_for(self, count: int, timeout: float = 10.0) -> None:
-        """Until ``count`` polls have completed."""
-        deadline = time.monotonic() + timeout
-        while self.count < count:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"only {self.count} of {count} polls done")
-            await asyncio.sleep(0.005)
