@@ -148,7 +148,9 @@ def replication(snap: ClusterSnapshot) -> Iterator[Finding]:
     for res in snap.config.drbd:
         name = res.resource
         rf = facts.resources[name]
-        if facts.split_brain and (len(rf.standalone) == 2 or (rf.standalone and rf.both_primary)):
+        # DRBD's own word (events2 sync-state:SplitBrain) when it says it; else StandAlone after diverging
+        said = any(c.split_brain for n in up(snap) if (r := n.resource(name)) is not None for c in r.connections)
+        if said or (facts.split_brain and (len(rf.standalone) == 2 or (rf.standalone and rf.both_primary))):
             yield Finding(CRIT, Layer.REPLICATION, f"SPLIT BRAIN on DRBD {name}: the sides diverged and DRBD "
                           "dropped the connection; neither is replicating", "Choose the node whose changes are "
                           "discarded (hatui resync split-brain), after checking what each side has.", "split-brain")

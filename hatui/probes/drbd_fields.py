@@ -215,6 +215,7 @@ def tree_resource(res: dict, implied: bool) -> DrbdResource:
                 peer=c["name"], connection=conn, peer_role=to_state(Role, cf.get("role")), peer_devices=peer_devices,
                 congested=to_bool(cf.get("congested")), peer_node_id=to_int(cf.get("peer-node-id")),
                 paths=tuple(_path(p) for p in c.get("paths", ())),
+                split_brain={"SplitBrain": True, "Unrelated": False}.get(cf.get("sync-state", "")),
             )
         )
     suspended = to_reason(f.get("suspended"))

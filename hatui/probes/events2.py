@@ -19,7 +19,10 @@ The rules this parser keeps (issue 13):
   exist only during a state: a resync's ``done:``, ``eta:``, ``dbdt*``, ``rs-*``
   disappear when the replication state leaves the sync states or when a
   statistics block comes without them; ``blocked:`` (printed only while I/O is
-  blocked) becomes unknown when a statistics block no longer says it.
+  blocked) becomes unknown when a statistics block no longer says it;
+  ``sync-state:`` (``SplitBrain`` / ``Unrelated``, printed on every line of a
+  StandAlone connection that DRBD refused for that reason) goes when a
+  connection line comes without it.
 * A line naming an object whose parent was never seen creates the parent (a
   stream joined mid-way, a peer device before its connection line).
 * A line that is malformed (no object, a word without ``:``, a key it needs
@@ -159,6 +162,11 @@ class Events2State:
         """The last few lines that were ignored, each with why."""
         return tuple(self._ignored)
 
+    @property
+    def recent_helper_calls(self) -> tuple[HelperCall, ...]:
+        """The last :data:`KEEP_HELPERS` helper events, oldest first; a reset keeps them (they happened)."""
+        return tuple(self._recent)
+
     def reset(self) -> None:
         """A reconnect: forget every object and wait for a new initial dump (queued helper calls stay)."""
         self._resources.clear()
@@ -273,7 +281,11 @@ class Events2State:
             conn = res["conn"][key] = _connection()
             conn["f"].update({k: f[k] for k in ("name", "conn-name", "peer-node-id") if k in f})
         if obj == "connection":
-            return _apply(conn["f"], f, whole)
+            before = dict(conn["f"])
+            if "sync-state" not in f:  # printed on every line of a StandAlone connection while it holds
+                conn["f"].pop("sync-state", None)
+            _apply(conn["f"], f, whole)
+            return conn["f"] != before
         if obj == "path":
             path = conn["paths"].setdefault(_path_key(f), {})
             return _apply(path, f, whole)
@@ -295,7 +307,7 @@ class Events2State:
             resources = tuple(tree_resource(_tree(name, res), False) for name, res in self._resources.items())
         except Exception as exc:
             return error_report(f"events2 state unreadable: {type(exc).__name__}")
-        return DrbdReport(source="events2", resources=resources, helper_calls=tuple(self._recent),
+        return DrbdReport(source="events2", resources=resources, helper_calls=self.recent_helper_calls,
                           ignored=self.malformed, ignored_lines=self.ignored_lines)
 
 

@@ -60,6 +60,7 @@ class DrbdConnection:
     congested: bool | None = None  # the TCP send buffer is more than 80 % full
     peer_node_id: int | None = None
     paths: tuple[DrbdPath, ...] = ()
+    split_brain: bool | None = None  # events2 sync-state: True SplitBrain, False Unrelated; None: not said
 
 
 @dataclass(frozen=True)

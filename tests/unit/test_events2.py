@@ -7,6 +7,8 @@ Lines follow drbd-utils ``user/v9/drbdsetup_events2.c`` (``print_*_changes``,
 
 from __future__ import annotations
 
+import dataclasses
+
 from tests import TEST_FIXTURES
 
 from hatui.probes.drbd import parse_drbd
@@ -219,3 +221,38 @@ def test_a_helper_that_could_not_run_has_no_exit_code():
     state = fed(["response helper name:r0 helper:fence-peer status:4294967294"])  # -ENOENT, printed unsigned
     (call,) = state.take_helper_calls()
     assert call.status == 4294967294 and call.exit_code is None
+
+
+def test_sync_state_split_brain_is_read_and_goes_with_the_next_connection_line():
+    # print_connection_changes: a StandAlone connection's line says sync-state:SplitBrain / Unrelated
+    state = fed([*INITIAL, "change connection name:r0 peer-node-id:1 conn-name:vm2 connection:StandAlone "
+                           "sync-state:SplitBrain"])
+    (conn,) = state.report().resources[0].connections
+    assert conn.connection == ConnectionState.STANDALONE and conn.split_brain is True
+    assert state.feed("change connection name:r0 peer-node-id:1 conn-name:vm2 connection:Connecting")
+    assert state.report().resources[0].connections[0].split_brain is None  # no longer said: not kept
+    state.feed("change connection name:r0 peer-node-id:1 conn-name:vm2 connection:StandAlone sync-state:Unrelated")
+    assert state.report().resources[0].connections[0].split_brain is False
+    assert fed(INITIAL).report().resources[0].connections[0].split_brain is None  # Connected: nothing said
+
+
+def test_drbd_saying_split_brain_raises_the_split_brain_finding_on_one_side_alone():
+    from tests import builders as b
+
+    standalone = "change connection name:r0 peer-node-id:1 conn-name:vm12 connection:StandAlone"
+    for tail, expected in ((" sync-state:SplitBrain", True), ("", False)):
+        report = drbd_report_from_events2([
+            "exists resource name:r0 role:Primary suspended:no",
+            "exists connection name:r0 peer-node-id:1 conn-name:vm12 connection:Connected role:Secondary",
+            "exists device name:r0 volume:0 minor:0 disk:UpToDate client:no quorum:yes",
+            "exists peer-device name:r0 peer-node-id:1 conn-name:vm12 volume:0 replication:Established "
+            "peer-disk:UpToDate",
+            "exists -", standalone + tail,
+            "change peer-device name:r0 peer-node-id:1 conn-name:vm12 volume:0 replication:Off peer-disk:DUnknown"])
+        a = b.node("vm2", active=True, peer="vm12")
+        a = dataclasses.replace(a, drbd=report)
+        c = b.set_drbd(b.node("vm12", active=False, peer="vm2"), connection=ConnectionState.CONNECTING,
+                       replication=ReplicationState.OFF, peer_disk=DiskState.DUNKNOWN, peer_role=Role.UNKNOWN)
+        found = {f.code for f in b.cluster(a, c).findings}
+        # one side StandAlone, the other Connecting: only DRBD's own word makes it a split brain
+        assert ("split-brain" in found) is expected and ("standalone" in found) is not expected, found
