@@ -2,7 +2,9 @@
 
 Pure functions over the model, so the console's event log is derived from exactly what
 :func:`hatui.present.layers.node_layers` shows (the same words ``hatui status`` and the
-history use). The incident story's rows come from :mod:`hatui.timelines.trackers`.
+history use), plus one event per DRBD helper call or response a node newly shows
+(:mod:`hatui.present.helper_calls`). The incident story's rows come from
+:mod:`hatui.timelines.trackers`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from collections import deque
 from dataclasses import dataclass
 
 from hatui.model import ClusterSnapshot, Layer
+from hatui.model.drbd9 import helper_text
+from hatui.present.helper_calls import helper_at, helper_severity, new_calls, shown_calls
 from hatui.present.layers import node_layers
 from hatui.states import Severity, is_syncing
 
@@ -26,11 +30,14 @@ class StateEvent:
     after: str
     health: Severity
     detail: str = ""
+    message: str = ""  # a whole sentence instead of "subject: before → after" (a helper call)
 
     @property
     def text(self) -> str:
         who = f"{self.node} " if self.node else ""
         tail = f"  ({self.detail})" if self.detail else ""
+        if self.message:
+            return f"{self.message}{tail}"
         change = f"{self.before} → {self.after}" if self.before else self.after
         return f"{who}{self.subject}: {change}{tail}"
 
@@ -74,6 +81,25 @@ def transitions(prev: ClusterSnapshot | None, cur: ClusterSnapshot) -> list[Stat
                                          row.detail))
             else:
                 events.append(StateEvent(at, node.name, subject, was.state, row.state, row.health, row.detail))
+    return events + helper_events(prev, cur)
+
+
+def helper_events(prev: ClusterSnapshot, cur: ClusterSnapshot) -> list[StateEvent]:
+    """One event per helper call or response each node shows in ``cur`` and did not in ``prev``
+    (a node that did not answer in ``prev``: compared with its last answer)."""
+    events: list[StateEvent] = []
+    for node in cur.nodes:
+        if not node.reachable:
+            continue
+        try:
+            before = shown_calls(prev.node(node.name))
+        except KeyError:
+            continue
+        for call in new_calls(before, shown_calls(node)):
+            subject = f"{call.helper} handler {call.resource}".rstrip()
+            after = "response" if call.response else "call"
+            events.append(StateEvent(helper_at(node, call, cur.taken_at), node.name, subject, "", after,
+                                     helper_severity(call), message=helper_text(node.name, call)))
     return events
 
 

@@ -112,9 +112,17 @@ class NodeStreams:
         if self.drbd.live and (report := self.drbd_sink.report()) is not None:
             changes["drbd"] = report
             changes["unread"] = {k: v for k, v in node.unread.items() if k != catalog.DRBD}
+        else:
+            changes["drbd"] = self.with_helper_calls(node.drbd)
         if self.journal.live:
             changes["journal"] = self.journal_sink.window()
         return dataclasses.replace(node, **changes)
+
+    def with_helper_calls(self, report: DrbdReport | None) -> DrbdReport | None:
+        """``report`` (a poll's reading) with the stream's recent helper calls: they are the node's events
+        whichever source's state is shown, so the window never empties and refills (hatui.present.helper_calls)."""
+        calls = self.drbd_sink.state.recent_helper_calls
+        return dataclasses.replace(report, helper_calls=calls) if report is not None and calls else report
 
 
 class ClusterStreams:
@@ -172,7 +180,8 @@ class ClusterStreams:
                     streams.disagreed = 0
                     streams.mismatches += 1
                     streams.drbd.restart()  # the stream missed a change: re-read its initial dump
-            return dataclasses.replace(streams.overlay(node), drbd=node.drbd, unread=node.unread)
+            return dataclasses.replace(streams.overlay(node), drbd=streams.with_helper_calls(node.drbd),
+                                       unread=node.unread)
         return streams.overlay(node)
 
     def _changed(self, name: str, kind: str) -> None:
@@ -199,10 +208,10 @@ class ClusterStreams:
             listener(name, kinds)
 
     def _drbd_moved(self, name: str) -> bool:
-        """The stream's DRBD states differ from what was last told, or a resync runs (progress to show)."""
+        """The stream's DRBD states or helper calls differ from what was last told, or a resync runs."""
         streams = self.nodes[name]
         report = streams.drbd_sink.report() if streams.drbd.live else None
-        signature = drbd_signature(report)
+        signature = (drbd_signature(report), report.helper_calls if report is not None else ())
         moved = signature != self._told.get(name) or _resyncing(report)
         self._told[name] = signature
         return moved
