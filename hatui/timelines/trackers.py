@@ -1,8 +1,10 @@
-"""The console's incident-story rows: the active role moving, the node kit's journal, the runner's steps.
+"""The console's incident-story rows: the active role moving, the node kit's journal, DRBD's helper calls,
+the runner's steps.
 
 Pure functions over the model. The rows are the incident story's rows
 (:class:`hatui.timelines.incident.Entry`): the role tracker and the journal tracker
-produce them, the actions runner's steps become them (:func:`action_row`), and
+produce them (the journal tracker with DRBD's helper calls, :mod:`hatui.timelines.helpers`:
+both are what the nodes themselves report), the actions runner's steps become them (:func:`action_row`), and
 :mod:`hatui.timelines.incident` merges them into one story per incident.
 """
 
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 
 from hatui.model import ClusterSnapshot
 from hatui.states import Role, Severity
+from hatui.timelines.helpers import HelperTracker
 from hatui.timelines.incident import Cue, Entry, Kind, Source
 from hatui.timelines.journal import journal_entries
 from hatui.timelines.saved import TimelineRow, list_timelines, saved_entries, step_entry
@@ -117,7 +120,8 @@ def action_row(row: TimelineRow) -> Entry:
 
 
 class JournalTracker:
-    """The node kit's journal lines as story rows, each line once (:func:`~hatui.timelines.journal.journal_entries`).
+    """The node kit's journal lines as story rows, each line once (:func:`~hatui.timelines.journal.journal_entries`),
+    and DRBD's helper calls (:class:`~hatui.timelines.helpers.HelperTracker`): what the nodes report themselves.
 
     The node kit appends its steps as they happen, so a takeover shows up over
     several polls; lines are deduplicated by (node, time stamp, step). A console
@@ -126,6 +130,7 @@ class JournalTracker:
 
     def __init__(self, saved: Callable[[], list[dict[str, object]]] | None = None) -> None:
         self.seen: set[str] = set()
+        self.helpers = HelperTracker()
         self._load_saved = saved if saved is not None else _saved_timelines
         self._saved: list[dict[str, object]] | None = None
 
@@ -170,7 +175,7 @@ class JournalTracker:
                 if e.key not in self.seen:
                     self.seen.add(e.key)
                     out.append(e)
-        return out
+        return out + self.helpers.update(snap)
 
 
 def _saved_timelines() -> list[dict[str, object]]:

@@ -11,12 +11,21 @@ import dataclasses
 
 import pytest
 
+from hatui.config import TimingConfig
+from hatui.errors import FailureKind, TransportError
 from hatui.present.events import transitions
 from hatui.present.helper_calls import helper_severity, new_calls, stamp_epoch
 from hatui.probes.events2 import drbd_report_from_events2
+from hatui.probes.journal import JournalEntry
 from hatui.probes.records import HelperCall
+from hatui.snapshot.streams import DRBD
 from hatui.states import Severity
+from hatui.timelines.helpers import HelperTracker
+from hatui.timelines.incident import Kind, Outcome, build_incidents
+from hatui.timelines.journal import journal_entries
+from hatui.timelines.trackers import JournalTracker
 from tests import builders as b
+from tests.unit.test_stream_manager import Harness, dump, settle
 
 TS = "2026-11-29T17:00:0{}.000000+00:00"
 
@@ -127,10 +136,6 @@ def test_helper_calls_from_a_real_events2_fold_reach_the_event_log():
 
 @pytest.mark.asyncio
 async def test_through_the_stream_a_call_is_told_at_once_kept_across_polls_and_reconnects_and_said_once():
-    from hatui.errors import FailureKind, TransportError
-    from hatui.snapshot.streams import DRBD
-    from tests.unit.test_stream_manager import Harness, dump, settle
-
     h = Harness()
 
     def snap():
@@ -170,3 +175,66 @@ async def test_through_the_stream_a_call_is_told_at_once_kept_across_polls_and_r
                          "fence-peer handler ran on vm2 for r0, exit 7 (peer fenced (STONITH))"]
     finally:
         await h.streams.close()
+
+
+# --- the incident story --------------------------------------------------------------------------
+
+E0 = stamp_epoch(TS.format(0))
+
+
+def story(*snaps):
+    tracker = HelperTracker()
+    rows = [row for s in snaps for row in tracker.update(s)]
+    return rows, build_incidents(rows)
+
+
+def test_a_handler_run_is_one_story_row_from_its_call_to_its_response():
+    start, done = call(second=1), call(status=5 << 8, second=3)
+    rows, (context, incidents) = story(pair(start), pair(start), pair(start, done), pair(start, done))
+    assert [r.pending for r in rows] == [True, False], "each call and response once, however often shown"
+    assert rows[0].key == rows[1].key, "the response replaces its call's row"
+    (inc,) = incidents
+    (row,) = inc.rows
+    assert row.step == "fence-peer handler ran on vm2 for r0, exit 5 (peer unreachable)"
+    assert row.outcome is Outcome.FAILED and row.node == "vm2"
+    assert (row.start, row.end) == (E0 + 1, E0 + 3) and row.t_plus == 2.0
+
+
+def test_a_window_that_empties_and_refills_adds_no_row():
+    c = call("split-brain", 0, second=2)
+    bare = pair()
+    rows, _ = story(pair(c), bare, pair(c))
+    assert len(rows) == 1
+
+
+def test_fence_peer_during_a_takeover_joins_the_takeovers_story():
+    steps = ("detect", "vip", "promote", "mount", "nfs", "dag", "available")
+    journal = tuple(JournalEntry(E0 + i, "vm12", s, s, True) for i, s in enumerate(steps))
+    kit = journal_entries(journal, TimingConfig(), peer="vm2", priority=100)
+    fence = [call(second=2), call(status=7 << 8, second=3)]  # during "promote", on the survivor
+    tracker = HelperTracker()
+    vm12 = b.node("vm12", active=True, peer="vm2", now=E0 + 9)
+    rows = tracker.update(b.cluster(b.node("vm2", active=False, peer="vm12", now=E0 + 9),
+                                    with_calls(vm12, *(dataclasses.replace(c, peer="vm2") for c in fence))))
+    context, incidents = build_incidents(kit + rows)
+    assert context == [] and len(incidents) == 1
+    (inc,) = incidents
+    assert inc.kind is Kind.TAKEOVER
+    assert "fence-peer handler ran on vm12 for r0, exit 7 (peer fenced (STONITH))" in [r.step for r in inc.rows]
+
+
+def test_a_split_brain_handler_at_a_reconnect_opens_a_split_brain_story():
+    quiet = call("before-resync-target", 0, second=1)
+    rows, (context, incidents) = story(pair(quiet), pair(quiet, call("split-brain", response=False, second=8),
+                                                         call("split-brain", 0, second=9)))
+    assert [r.step for r in context] == ["before-resync-target handler ran on vm2 for r0, exit 0"]
+    (inc,) = incidents
+    assert inc.kind is Kind.SPLIT_BRAIN and inc.t0 == E0 + 8
+    assert [r.step for r in inc.rows] == ["split-brain handler ran on vm2 for r0, exit 0"]
+
+
+def test_the_consoles_journal_tracker_brings_the_helper_rows():
+    tracker = JournalTracker(saved=list)
+    c = call("split-brain", 0, second=4)
+    assert [r.step for r in tracker.update(pair(c))] == ["split-brain handler ran on vm2 for r0, exit 0"]
+    assert tracker.update(pair(c)) == []
