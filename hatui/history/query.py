@@ -57,6 +57,8 @@ def line(event: dict[str, object]) -> str:
         what = f"{subject}: {before} → {after}" if before else f"{subject}: {after} (first seen)"
     elif kind == "failover":
         what = f"node kit {subject}: {after}"
+    elif kind == "helper":  # the subject is the whole sentence ("fence-peer handler ran on vm2 for r0, exit 4 …")
+        what = str(subject)
     else:
         what = f"{subject}: {after}"
     detail = f"  ({event['detail']})" if event["detail"] else ""

@@ -11,6 +11,12 @@ restarts record each change once.
 The node kit's journal is re-read by every poll (its last 200 lines); each line is keyed
 on pair + node + ts + step, and this recorder remembers the newest line it wrote per node
 so a poll only offers the new ones. The audit log is read when it grows.
+
+DRBD's helper calls (fence-peer, split-brain … handlers: kind ``helper``, in the words of the
+event log) are found new by comparing each node's helper window with the one this recorder
+saw last (:mod:`hatui.present.helper_calls`) and keyed on pair + node + handler + the call's
+time stamp (``--timestamps``; without one, the time it was first seen), so a re-read window,
+a second writer or a restart records each call once.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from hatui.timelines.journal import journal_outcome, journal_timeline
 from hatui.config import Config
 from hatui.history.store import insert_events, transaction
 from hatui.timelines.incident import budget_text
+from hatui.model.drbd9 import helper_text
+from hatui.present.helper_calls import helper_at, helper_key, helper_severity, new_calls, shown_calls
 from hatui.present.layers import node_layers
 from hatui.model import ClusterSnapshot, Finding
 from hatui.states import Severity
@@ -63,6 +71,7 @@ class Recorder:
         self.conn = conn
         self.source = source
         self._journal_seen: dict[tuple[str, str], float] = {}
+        self._helper_windows: dict[tuple[str, str], tuple] = {}  # (pair, node) → the helper window last offered
 
     def snapshot(self, pair: str, snap: ClusterSnapshot) -> int:
         """Record the state changes and findings raised/cleared that ``snap`` shows; returns events written."""
@@ -70,6 +79,7 @@ class Recorder:
         states = observed_states(snap)
         present = {(f.code, f.node or ""): f for f in snap.findings}
         journal, seen = self._journal_rows(pair, snap)
+        helpers, windows = self._helper_rows(pair, snap)
         events: list[dict[str, object]] = []
         with transaction(self.conn) as conn:
             known = {(n, layer): (s, h) for n, layer, s, h in conn.execute(
@@ -101,9 +111,29 @@ class Recorder:
                 conn.execute("DELETE FROM open_findings WHERE pair = ? AND code = ? AND node = ?", (pair, code, node))
             for row in events:
                 row["source"] = self.source
-            written = insert_events(conn, events + journal)
+            written = insert_events(conn, events + journal + helpers)
         self._journal_seen.update(seen)  # only once committed: a failed write is offered again
+        self._helper_windows.update(windows)
         return written
+
+    def _helper_rows(self, pair: str, snap: ClusterSnapshot) -> tuple[list[dict[str, object]], dict]:
+        """The helper calls and responses each node shows that this recorder has not offered yet
+        (and each node's window, remembered once they are written)."""
+        rows: list[dict[str, object]] = []
+        windows: dict[tuple[str, str], tuple] = {}
+        for node in snap.nodes:
+            window = shown_calls(node) if node.reachable else ()
+            if not window:  # no stream, or not answering: the last window stays the one to compare with
+                continue
+            windows[(pair, node.name)] = window
+            for call in new_calls(self._helper_windows.get((pair, node.name), ()), window):
+                at = helper_at(node, call, snap.taken_at)
+                rows.append(dict(ts=at, pair=pair, node=node.name, layer="drbd", kind="helper",
+                                 subject=helper_text(node.name, call), after="response" if call.response else "call",
+                                 severity=helper_severity(call).value,
+                                 detail=f"connection {call.peer}" if call.peer else "", source=self.source,
+                                 key=f"helper|{pair}|{helper_key(node.name, call, at)}"))
+        return rows, windows
 
     def _journal_rows(self, pair: str, snap: ClusterSnapshot) -> tuple[list[dict[str, object]], dict]:
         """The node kit's journal lines not offered before, as failover events with T+ and budget

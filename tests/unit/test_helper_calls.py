@@ -238,3 +238,37 @@ def test_the_consoles_journal_tracker_brings_the_helper_rows():
     c = call("split-brain", 0, second=4)
     assert [r.step for r in tracker.update(pair(c))] == ["split-brain handler ran on vm2 for r0, exit 0"]
     assert tracker.update(pair(c)) == []
+
+
+# --- the history ---------------------------------------------------------------------------------
+
+
+def test_history_records_each_call_once_across_rereads_gaps_and_restarts(tmp_path):
+    from hatui.history import store
+    from hatui.history.query import line
+    from hatui.history.recorder import Recorder
+
+    db = tmp_path / "h.sqlite"
+    conn = store.connect(db)
+
+    def helpers():
+        return [r for r in store.query(conn, since=0) if r["kind"] == "helper"]
+
+    start, done = call(second=1), call(status=4 << 8, second=2)
+    rec = Recorder(conn, "test")
+    rec.snapshot("p1", pair(start))
+    rec.snapshot("p1", pair(start, at=1002.0))  # the same window again
+    rec.snapshot("p1", pair(at=1004.0))  # a reading without helper calls (a poll, no stream)
+    rec.snapshot("p1", pair(start, done, at=1006.0))
+    rows = helpers()
+    assert [(r["node"], r["after"], r["severity"]) for r in rows] == [("vm2", "call", "OK"), ("vm2", "response", "OK")]
+    assert rows[1]["ts"] == stamp_epoch(done.timestamp)
+    assert line(rows[1]).endswith("fence-peer handler ran on vm2 for r0, exit 4 (peer outdated)  (connection vm12)")
+    # A restart (new recorder, new connection) sees the same window: its calls are keyed, nothing doubles.
+    Recorder(store.connect(db), "restarted").snapshot("p1", pair(start, done, at=1008.0))
+    assert len(helpers()) == 2
+    # An unstamped call is recorded once while its window is re-read.
+    bare = call("split-brain", 1 << 8, stamped=False)
+    rec.snapshot("p1", pair(start, done, bare, at=1010.0))
+    rec.snapshot("p1", pair(start, done, bare, at=1012.0))
+    assert sorted(r["severity"] for r in helpers()) == ["OK", "OK", "WARNING"]
