@@ -234,7 +234,13 @@ class Lab:
         self.client_stop()
         for name in state.get("namespaces") or self._orphans():
             netns.delete_node_namespaces(name)
-        for dev in (state.get("loops") or {}).values():
+        loops = set((state.get("loops") or {}).values())
+        for name in NAMES:  # and any loop device on this lab's images that the state file missed (a killed run)
+            image = self.files(name).disk_image
+            if image.exists():
+                listed = netns.run(["losetup", "-j", str(image)], check=False).stdout
+                loops.update(line.split(":", 1)[0] for line in listed.splitlines() if line.startswith("/dev/"))
+        for dev in sorted(loops):
             netns.run(["losetup", "-d", dev], check=False)
         for dev in ("hl-vm2", "hl-vm12", "hl-client", topology.BRIDGE):
             if netns.link_exists(dev):
