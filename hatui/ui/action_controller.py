@@ -23,9 +23,9 @@ the screen's answer.
 
 Polling while an action runs: the runner polls through the console's
 :class:`~hatui.ui.pair_polling.PairPolling`, one whole-pair poll at a time with its loops,
-and each snapshot it takes is shown, so the screen stays live. The app pauses those loops
-from :class:`ActionStarted` (or :class:`ActionResumed`) to :class:`ActionPaused` /
-:class:`ActionFinished`.
+and each snapshot it takes is shown, so the screen stays live. The controller holds those
+loops back itself while the runner works (a message would arrive a moment late) and lets
+them go while a stopped run waits for the operator.
 """
 
 from __future__ import annotations
@@ -292,12 +292,14 @@ class ActionController:
             return
         self._seq = next(_RUNS)
         started = time.time()
+        self.polling.hold()  # at once: a loop must not poll between here and the app reading the message
         self.post(ActionStarted(f"{plan.kind} → {plan.target} (confirmed by you)", started))
         self._log(plan.kind, "started", plan.title, Severity.OK)
         self._windows = (*self._windows[-9:], (plan.kind, started, None))
         try:
             result = await session.run(decision, self)
         finally:
+            self.polling.release()
             self._windows = (*self._windows[:-1], (plan.kind, started, time.time()))
             self.post(ActionStatus(None))
         for problem in result.lock_problems:
@@ -338,9 +340,11 @@ class ActionController:
 
     async def after_stop(self, result: RunResult) -> Choice:
         self._log(result.plan.kind, result.status, result.summary(), Severity.CRITICAL)
-        self.post(ActionPaused())  # the screen stays live while the operator decides
+        self.polling.release()  # the screen stays live while the operator decides
+        self.post(ActionPaused())
         return Choice(await self._ask(FailureScreen(result)))
 
     def on_resume(self, result: RunResult, choice: Choice) -> None:
+        self.polling.hold()
         self.post(ActionResumed(f"{result.plan.kind}: {choice}", time.time()))
 

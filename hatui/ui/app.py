@@ -140,8 +140,7 @@ class HatuiApp(App):
         """Poll the pair shown now (its loops as workers) and drive its actions through the same polling."""
         assert self.poller is not None
         self.polling_pair = PairPolling(self.poller, interval=self.poll_interval, timeout=self.poll_timeout(),
-                                        paused=lambda: self.action_running, on_snapshot=self.apply_snapshot,
-                                        on_failed=self._poll_failed)
+                                        on_snapshot=self.apply_snapshot, on_failed=self._poll_failed)
         self.actions = ActionController(self.config, self.polling_pair, self.main.post_message,
                                         read_only=self.read_only, clock=self.clock, keys=self.hint_keys,
                                         make_runner=self._make_runner)
@@ -241,8 +240,8 @@ class HatuiApp(App):
 
     @property
     def action_running(self) -> bool:
-        """The runner works: the periodic poll loop pauses (the runner's polls are shown)."""
-        return self.action_phase is ActionPhase.RUNNING
+        """The runner works: the loops stand aside (the runner's polls are shown; its steps are the story)."""
+        return self.polling_pair is not None and self.polling_pair.held
 
     @property
     def timing_log(self) -> TimingLog:
@@ -302,8 +301,7 @@ class HatuiApp(App):
         self.action_phase = ActionPhase.RUNNING
 
     def on_action_paused(self, message: ActionPaused) -> None:
-        self.action_phase = ActionPhase.WAITING  # keep the screen live while the operator decides
-        self.wake_polls()
+        self.action_phase = ActionPhase.WAITING  # the loops poll again while the operator decides
 
     def on_action_finished(self, message: ActionFinished) -> None:
         self.action_phase = ActionPhase.IDLE

@@ -9,7 +9,8 @@ Anything else with ``async poll()`` and ``async close()`` can stand in for the p
 Why a component of its own: the console (and the fleet console, once per visit of a
 pair's screen) owns one and says what a snapshot or a failure means on screen through two
 callbacks; the action runner polls through :meth:`PairPolling.poll`, one whole-pair poll
-at a time with the loops (``lock``), while ``paused()`` holds the loops back. ``stop()``
+at a time with the loops (``lock``), and the action controller holds the loops back while
+the runner works (:meth:`hold`, :meth:`release`: at once, not a message later). ``stop()``
 ends the loops and mutes the callbacks, so a loop left over from an earlier visit shows
 nothing. No Textual here: the app runs :meth:`loops` as its workers.
 """
@@ -45,11 +46,11 @@ class Reconnecting(Protocol):
 class PairPolling:
     """Polls one pair every ``interval`` (or when woken); each poll bounded by ``timeout``."""
 
-    def __init__(self, poller: Poller, *, interval: float, timeout: float, paused: Callable[[], bool],
+    def __init__(self, poller: Poller, *, interval: float, timeout: float,
                  on_snapshot: Callable[[ClusterSnapshot], None], on_failed: Callable[[str, bool], None]) -> None:
         self.poller = poller
         self.interval, self.timeout = interval, timeout
-        self.paused = paused  # the action runner polls (and shows) by itself meanwhile
+        self.held = False  # the action runner polls (and shows) by itself meanwhile
         self.on_snapshot = on_snapshot
         self.on_failed = on_failed  # (message, new): new is False while the same failure repeats
         self.lock = asyncio.Lock()  # one whole-pair poll at a time: a loop's or the runner's
@@ -84,6 +85,15 @@ class PairPolling:
         for event in self._wakes.values():
             event.set()
 
+    def hold(self) -> None:
+        """The loops stand aside (the runner works and polls through :meth:`poll`)."""
+        self.held = True
+
+    def release(self) -> None:
+        """The loops poll again, starting now."""
+        self.held = False
+        self.wake()
+
     def stop(self) -> None:
         """No more polls, nothing more shown (the app cancels the loops' workers too)."""
         self.stopped = True
@@ -94,7 +104,7 @@ class PairPolling:
         wake = self._wakes.setdefault(node, asyncio.Event())
         while not self.stopped:
             wake.clear()
-            if not self.paused():
+            if not self.held:
                 await self.poll_once(node)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self._interval(node))
@@ -109,7 +119,7 @@ class PairPolling:
         also polls that node now, for its new VRRP state and VIP."""
         if "journal" in kinds and node in self._wakes:
             self._wakes[node].set()
-        if isinstance(self.poller, ClusterPoller) and self.poller.ready and not self.paused():
+        if isinstance(self.poller, ClusterPoller) and self.poller.ready and not self.held:
             self._show(self.poller.assemble())
 
     async def _poll(self, node: str | None) -> ClusterSnapshot | None:
