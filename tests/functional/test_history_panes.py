@@ -151,3 +151,24 @@ async def test_a_corrupt_or_missing_history_is_one_line_in_the_events_pane(tmp_p
         assert db.read_bytes() == content  # read-only: the console never rewrites it
     else:
         assert not db.exists()  # nor creates one
+
+
+@pytest.mark.asyncio
+async def test_each_pair_screen_of_the_fleet_console_shows_its_own_history(tmp_path) -> None:
+    from tests.functional.test_fleet_console import NOW, make_fleet_app
+
+    db = tmp_path / "history.sqlite"
+    write(db, [event(NOW - 600, "nfs-a", "state", "DRBD r0", "Secondary", "Primary", "OK", node="vm2"),
+               event(NOW - 500, "nfs-c", "state", "Keepalived", "BACKUP", "FAULT", "CRITICAL", node="vm12",
+                     layer="keepalived")])
+    app = make_fleet_app(history=db)
+    async with app.run_test(size=SIZE) as pilot:
+        for pair, mine, other in (("nfs-a", "vm2 DRBD r0: Secondary → Primary", "FAULT"),
+                                  ("nfs-c", "vm12 Keepalived: BACKUP → FAULT", "Secondary → Primary")):
+            app.open_pair(pair)
+            await until(lambda: app.pair == pair and app.showing and app.main.query_one(EventLog).opened is not None)
+            await pilot.pause()
+            texts = events_of(app)
+            assert texts[0] == mine and not [t for t in texts if other in t], texts
+            await pilot.press("escape")
+            await until(lambda: app.pair is None)
