@@ -11,7 +11,9 @@ Polling (the decision, see :mod:`hatui.ui.fleet_poll`): every pair keeps its own
 for the life of the console, polled by its own loop, so the overview is current whenever
 you come back to it. While a pair's screen is open, that pair is polled by the pair
 screen's loops (each node on its own, as with one pair) through the same poller, and its
-overview loop stands aside; the snapshots the pair screen shows also feed its row.
+overview loop stands aside; the snapshots the pair screen shows also feed its row. Each
+visit of a pair screen has its own :class:`~hatui.ui.pair_polling.PairPolling` and action
+controller; going back stops that polling, so a poll still in flight shows nothing.
 
 Keys: the command keys come from the first usable pair file's ``[keys]`` (one set for the
 whole console); the overview adds `s` (sort), and `/` filters the pairs there.
