@@ -292,11 +292,11 @@ class ActionController:
             return
         self._seq = next(_RUNS)
         started = time.time()
-        self.polling.hold()  # at once: a loop must not poll between here and the app reading the message
-        self.post(ActionStarted(f"{plan.kind} → {plan.target} (confirmed by you)", started))
-        self._log(plan.kind, "started", plan.title, Severity.OK)
         self._windows = (*self._windows[-9:], (plan.kind, started, None))
+        self.polling.hold()  # at once: a loop must not poll between here and the app reading the message
         try:
+            self.post(ActionStarted(f"{plan.kind} → {plan.target} (confirmed by you)", started))
+            self._log(plan.kind, "started", plan.title, Severity.OK)
             result = await session.run(decision, self)
         finally:
             self.polling.release()
