@@ -36,7 +36,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
 from hatui.config import Config
 from hatui.model import NodeSnapshot
@@ -125,14 +126,24 @@ class NodeStreams:
         return dataclasses.replace(report, helper_calls=calls) if report is not None and calls else report
 
 
+class StreamedPoller(Protocol):
+    """What the streams need of the poller (:class:`~hatui.snapshot.poller.ClusterPoller`)."""
+
+    config: Config
+    transports: Mapping[str, LineSource]
+    latest: dict[str, NodeSnapshot]
+
+    async def refresh_node(self, name: str) -> NodeSnapshot: ...
+
+
 class ClusterStreams:
     """Both nodes' streams, merged into a :class:`~hatui.snapshot.poller.ClusterPoller`'s latest answers."""
 
-    def __init__(self, poller: object, sources: dict[str, LineSource] | None = None,
+    def __init__(self, poller: StreamedPoller, sources: Mapping[str, LineSource] | None = None,
                  **follower_options: object) -> None:
         self.poller = poller
-        sources = sources or poller.transports  # type: ignore[attr-defined]
-        config: Config = poller.config  # type: ignore[attr-defined]
+        sources = sources or poller.transports
+        config = poller.config
         self.nodes = {name: NodeStreams(name, config, sources[name], self._changed, **follower_options)
                       for name in config.node_names}
         self.listeners: list[Callable[[str, frozenset[str]], None]] = []
@@ -193,7 +204,7 @@ class ClusterStreams:
     def _flush(self) -> None:
         self._flush_scheduled = False
         dirty, self._dirty = self._dirty, {}
-        latest: dict[str, NodeSnapshot] = self.poller.latest  # type: ignore[attr-defined]
+        latest = self.poller.latest
         for name, kinds in sorted(dirty.items()):
             if name in latest:
                 latest[name] = self.nodes[name].overlay(latest[name])
@@ -221,7 +232,7 @@ class ClusterStreams:
         Several lines in a row share the poll: each waits out the one in flight, then joins the next."""
 
         async def refresh() -> None:
-            await self.poller.refresh_node(name)  # type: ignore[attr-defined]
+            await self.poller.refresh_node(name)
             self._tell(name, frozenset({"poll"}))
 
         task = asyncio.ensure_future(refresh())

@@ -268,3 +268,19 @@ async def test_statistics_at_rest_update_the_model_quietly_but_a_resync_is_told(
                    "volume:0 done:20.00")
     await settle(lambda: harness.changed)
     assert harness.changed == ["vm2"], "during a resync its progress is shown as it comes"
+
+
+@pytest.mark.parametrize("status, stderr, reason", [
+    (127, "sh: 1: drbdsetup: not found", "command not found"),
+    (1, "sudo: a password is required", "permission denied"),
+    (126, "sh: 1: /usr/sbin/drbdsetup: Permission denied", "permission denied"),
+    (20, "drbdsetup: unknown command 'events2'", "not supported here"),
+    (1, "tail: cannot open '/var/lib/hatui/journal.jsonl' for reading: No such file or directory", None),
+    (None, "", None),  # the connection went: try again
+    (0, "", None),
+])
+async def test_a_stream_that_can_never_work_is_told_from_one_that_may(status, stderr, reason):
+    from hatui.snapshot.stream_follow import permanent_reason
+
+    found = permanent_reason(StreamEnded("vm2", "drbdsetup events2", status, stderr + "\n"))
+    assert (found.split(" (")[0] if found else None) == reason
