@@ -137,3 +137,11 @@ def test_serve_cannot_run_actions() -> None:
             "print(sorted(m for m in sys.modules if m.startswith(('hatui.actions', 'textual', 'hatui.ui'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "['hatui.actions', 'hatui.actions.audit']"
+
+
+def test_peer_node_id_is_empty_when_the_source_does_not_say_it() -> None:
+    from tests import builders
+
+    snap = builders.healthy()  # records built without a node id (as DRBD 8.4's /proc/drbd gives them)
+    labels = [s[1] for s in snapshot_samples("p", snap) if s[0] == "drbd_connection_state"]
+    assert labels and all(lab[-1] == "" for lab in labels)
