@@ -19,7 +19,7 @@ from hatui.history import store
 from hatui.history.recorder import Recorder
 from hatui.snapshot.poller import ClusterPoller
 from hatui.ui.app import HatuiApp
-from hatui.ui.event_log import EventLog
+from hatui.ui.event_log import EventLog, event_content
 from tests.functional import scenarios as sc
 from tests.functional.conftest import make_app, screen_text
 from tests.functional.test_demo_console import POLL, until
@@ -84,6 +84,9 @@ async def test_the_panes_show_the_pairs_history_dimmed_and_before_the_live_event
         assert any(t.startswith("first poll") for t in texts[3:])
         assert not [t for t in texts if "vm9" in t or "FAULT" in t]  # another pair's, and older than 24 h
         assert sum(t in history for t in texts) == 3  # later polls add none of them again
+        log = app.main.query_one(EventLog)
+        styles = [{span.style for span in event_content(e, log.opened).spans} for e in log.events]
+        assert styles[:3] == [{"dim"}] * 3 and all("dim" not in s for s in styles[3:])  # only the past is dimmed
         steps = [(r.step, r.node, r.note) for r in app.timing_log.rows]
         assert ("✔ vip", "vm12", "VRRP VI_1 MASTER · T+1.2 s ≤ T+10 s ✔ under") in steps
         assert ("✔ failback succeeded", None, "Failback: move the active role to vm2 (ops@desk, a1)") in steps
