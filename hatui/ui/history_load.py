@@ -4,8 +4,8 @@
 step (from the node kit's journal) and action run in SQLite (:mod:`hatui.history.store`).
 A console that opens later shows the last :data:`MAX_EVENTS` of them from the last
 :data:`WINDOW` seconds, up to the moment it opened (later ones are the live poll's): state
-changes, findings and action runs in the event log, failover steps and action runs in the
-timing log.
+changes, findings, DRBD helper calls and action runs in the event log, failover steps and
+action runs in the timing log.
 
 Read-only and never in the way: the file is opened read-only (a console never creates or
 changes it, and never waits long on a writer's lock), and a missing, locked or corrupt
@@ -78,6 +78,10 @@ def rows_for_panes(rows: list[dict[str, object]]) -> tuple[list[StateEvent], lis
             events.append(StateEvent(ts, node, f"action {subject}", "", what, severity, detail))
             timing.append(Entry(f"{_glyph(severity)} {subject} {what}", node, ts, note=detail,
                                 source=Source.ACTION, key=f"history:{ts}:{subject}:{after}"))
+        elif kind == "helper":  # the subject is the event log's own sentence
+            events.append(StateEvent(ts, node, "helper", "", after, severity, detail, message=subject))
+        else:  # a kind this console does not know yet: shown as recorded, not dropped
+            events.append(StateEvent(ts, node, f"{kind} {subject}", before, after, severity, detail))
     return events, timing
 
 

@@ -79,6 +79,9 @@ def test_history_rows_read_as_the_live_panes_say_them() -> None:
         _row("failover", "promote", "", "failed", "CRITICAL", node="vm12", detail="exit 1", ts=101.5),
         _row("action", "failover", "", "start", "OK", node=""),
         _row("state", "Mystery", "a", "b", "BOGUS"),
+        _row("helper", "fence-peer handler ran on vm2 for r0, exit 7 (peer fenced (STONITH))", "", "response",
+             "OK"),
+        _row("someday", "new thing", "", "seen", "WARNING"),
     ])
     assert [e.text for e in events] == [
         "vm2 DRBD r0: Secondary → Primary  (r0 UpToDate)",
@@ -87,9 +90,11 @@ def test_history_rows_read_as_the_live_panes_say_them() -> None:
         "vm2 finding drbd-disconnected: cleared",
         "action failover: started",
         "vm2 Mystery: a → b",
+        "fence-peer handler ran on vm2 for r0, exit 7 (peer fenced (STONITH))",
+        "vm2 someday new thing: seen",
     ]
     assert events[3].health is Severity.OK  # a cleared finding is good news, whatever it was
-    assert events[-1].health is Severity.UNKNOWN  # a severity hatui does not know is unknown, not OK
+    assert events[5].health is Severity.UNKNOWN  # a severity hatui does not know is unknown, not OK
     step, action = timing
     assert (step.step, step.node, step.outcome, step.source, step.key) == (
         "✖ promote", "vm12", Outcome.FAILED, Source.JOURNAL, "vm12:101.5:promote")  # the journal tracker's key
