@@ -26,13 +26,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Histogram, ProcessCollector, disable_created_metrics, start_http_server
+from prometheus_client import (CollectorRegistry, Counter as PromCounter, Histogram, ProcessCollector,
+                               disable_created_metrics, start_http_server)
 
 from hatui.errors import HatuiError
 from hatui.fleet import Fleet, PairEntry, load_fleet
 from hatui.model import ClusterSnapshot
 from hatui.snapshot.poller import ClusterPoller, status_timeout
-from hatui.service.history_writer import HistoryWriter
+from hatui.history.writer import HistoryWriter
 from hatui.service.metrics import FleetCollector, latest_results
 from hatui.service.sdnotify import notify
 
@@ -157,7 +158,9 @@ class Service:
         self.registry.register(FleetCollector(self.pairs_view, lambda: dict(self.action_counts),
                                               lambda: dict(self.action_results)))
         self.history = (HistoryWriter(options.history, keep_days=options.keep_days, max_mb=options.max_mb,
-                                      source=f"serve@{socket.gethostname()}", registry=self.registry, log=log)
+                                      source=f"serve@{socket.gethostname()}", log=log,
+                                      on_error=PromCounter("hatui_history_write_errors", "History writes that failed "
+                                                           "or were dropped", registry=self.registry).inc)
                         if options.history is not None else None)
         self._audit_stat: tuple[int, int] | None = None
         self.httpd = None

@@ -2,11 +2,10 @@
 
 The UI never blocks on SSH: :class:`~hatui.ui.pair_polling.PairPolling` polls the pair
 in the app's workers (each node on its own with the real poller) and hands every
-snapshot or failure back to be shown. To run actions the poller also needs
-``transports``. Actions (``F``/``B``/``R``) are driven by
-:class:`~hatui.ui.action_controller.ActionController`, which tells the main screen and
-the app what happens with messages; while one runs, the loops pause and the runner's
-own polls (through the same :class:`PairPolling`) are shown instead.
+snapshot or failure back to be shown (and recorded: :mod:`hatui.ui.console_history`). Actions
+(``F``/``B``/``R``) are driven by
+:class:`~hatui.ui.action_controller.ActionController`, which tells the main screen and the app
+what happens with messages; while one runs, the loops pause and the runner's own polls are shown.
 
 Every key answers: a key that is refused (read-only, no data yet, an action
 running) says why in a notification. Keys come from :mod:`hatui.ui.keys`
@@ -22,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
+from textual import on
 from textual.app import App, ScreenStackError
 from textual.binding import Binding
 from textual.filter import LineFilter
@@ -30,11 +30,13 @@ from textual.screen import Screen
 from hatui.config import Config
 from hatui.model import ClusterSnapshot
 from hatui.states import Severity
-from hatui.ui import history_load, keys, themes
+from hatui.ui import keys, themes
+from hatui.ui.console_history import ConsoleHistory
 from hatui.ui.action_controller import (ActionController, ActionFinished, ActionNotice, ActionPaused, ActionPhase,
                                         ActionResumed, ActionStarted, ConfirmNeeded, refusal)
 from hatui.ui.action_screens import ResyncChooser
 from hatui.ui.ascii import AsciiFilter
+from hatui.ui.clipboard import copy_selection
 from hatui.ui.commands import ConsoleCommands
 from hatui.ui.detail_screen import DetailScreen
 from hatui.ui.header import Freshness
@@ -64,6 +66,7 @@ class HatuiApp(App):
     ALLOW_IN_MAXIMIZED_VIEW = "Footer, ClusterHeader"
     # Actions that change the cluster: hidden with --read-only (their keys answer with why).
     MUTATING_ACTIONS: ClassVar[frozenset[str]] = keys.MUTATING_ACTIONS
+    RECORDS_POLLS: ClassVar[bool] = True  # into the history (the fleet console records every pair's instead)
 
     def __init__(
         self,
@@ -95,7 +98,8 @@ class HatuiApp(App):
         self.actions: ActionController | None = None  # once polling starts (it polls through it)
         self.action_phase = ActionPhase.IDLE
         self._make_runner = make_runner  # tests: a stand-in for the action runner
-        self.history = history  # the history database whose past the panes show (None: none)
+        self.history = ConsoleHistory(history, say=lambda text: self.call_from_thread(
+            self.notify, text, title="history", severity="warning")) if history is not None else None
         self._quit_armed = 0.0
         keys.bind_all(self, config, read_only=read_only)
         self.theme_names, self.theme_problems = themes.install(self, theme or config.theme, themes_folder)
@@ -151,13 +155,17 @@ class HatuiApp(App):
             self.run_worker(self._recall(self.history, self.config.cluster.name, self.polling_pair, self.clock()),
                             name="history", group="history")
 
-    async def _recall(self, path: Path, pair: str, polling: PairPolling, opened: float) -> None:
-        """The pair's history up to ``opened`` into the panes, read in a thread (the first screen never waits)."""
-        past = await asyncio.to_thread(history_load.load, path, pair, until=opened)
+    async def _recall(self, history: ConsoleHistory, pair: str, polling: PairPolling, opened: float) -> None:
+        """The pair's history up to ``opened`` into the panes (the first screen never waits for it); then
+        this console records too (after: what it records itself is not shown again as the past)."""
+        past = await history.recall(pair, opened)
         if self.polling_pair is polling and self.showing:  # still this pair's screen
             self.main.show_past(past, opened)
+        await history.start()
 
     async def on_unmount(self) -> None:
+        if self.history is not None:
+            await self.history.close()
         if self.poller is not None:
             try:
                 await asyncio.wait_for(self.poller.close(), 2)
@@ -201,6 +209,8 @@ class HatuiApp(App):
     def apply_snapshot(self, snap: ClusterSnapshot) -> None:
         """Show a new snapshot: stacks, link, findings, and the events since the last one."""
         prev, self.snapshot = self.snapshot, snap
+        if self.history is not None and self.RECORDS_POLLS:  # into the history
+            self.history.record(self.config.cluster.name, snap)
         events = transitions(prev, snap)
         if prev is None:
             events = [StateEvent(snap.taken_at, None, "first poll", "", f"verdict {snap.verdict}",
@@ -294,10 +304,9 @@ class HatuiApp(App):
     def on_confirm_needed(self, message: ConfirmNeeded) -> None:
         self.push_screen(message.screen, callback=message.answer)
 
-    def on_action_started(self, message: ActionStarted) -> None:
-        self.action_phase = ActionPhase.RUNNING
-
-    def on_action_resumed(self, message: ActionResumed) -> None:
+    @on(ActionStarted)
+    @on(ActionResumed)
+    def _action_runs(self) -> None:
         self.action_phase = ActionPhase.RUNNING
 
     def on_action_paused(self, message: ActionPaused) -> None:
@@ -306,6 +315,8 @@ class HatuiApp(App):
     def on_action_finished(self, message: ActionFinished) -> None:
         self.action_phase = ActionPhase.IDLE
         self.wake_polls()
+        if self.history is not None:
+            self.history.actions_done(self.config.cluster.name, self.config)
 
     # --- commands --------------------------------------------------------------------
 
@@ -357,16 +368,7 @@ class HatuiApp(App):
 
     def action_copy(self) -> None:
         """Copy the selected finding's command (main screen) or the raw output (details) via OSC 52."""
-        screen = self.screen
-        payload = screen.copy_payload() if isinstance(screen, (DetailScreen, MainScreen)) else None
-        if payload is None:
-            self.notify("nothing to copy: no finding" if isinstance(screen, MainScreen) else "nothing to copy here",
-                        title="copy", timeout=3)
-            return
-        text, what = payload
-        self.copy_to_clipboard(text)
-        shown = text if len(text) <= 70 else text[:69] + "…"
-        self.notify(f"{shown}\n(sent to your terminal's clipboard: OSC 52)", title=f"copied {what}", timeout=5)
+        copy_selection(self)
 
     def action_back(self) -> None:
         if len(self.screen_stack) > 1:
@@ -392,7 +394,7 @@ class HatuiApp(App):
 
 
 def run_console(config: Config, *, read_only: bool, theme: str | None, ascii: bool = False) -> None:
-    """Entry point used by ``hatui`` and ``hatui demo``; the panes show the history ``hatui serve`` kept."""
+    """Entry point used by ``hatui`` and ``hatui demo``; the panes show the history, and the console adds to it."""
     from hatui.history.store import default_path
 
     HatuiApp(config, read_only=read_only, theme=theme, ascii=ascii, history=default_path()).run()

@@ -60,6 +60,7 @@ class FleetApp(HatuiApp):
 
     # esc shows in the footer where it does something: on a pair's screen (back to the overview), or to clear a filter.
     BINDINGS = [Binding("escape", "back", "Back", key_display="esc")]
+    RECORDS_POLLS = False  # FleetPolling records every pair's snapshots (the open pair's too) into the history
 
     def __init__(self, fleet: Fleet, *, read_only: bool = False, theme: str | None = None,
                  make_poller: Callable[[PairEntry], Poller] = cluster_poller, clock: Callable[[], float] = time.time,
@@ -73,7 +74,7 @@ class FleetApp(HatuiApp):
         self.base_config = base
         self.pair_interval = poll_interval  # None: each pair's own
         self.polling = FleetPolling(fleet, self._row_changed, make_poller=make_poller, interval=fleet_interval,
-                                    stagger=stagger)
+                                    stagger=stagger, on_snapshot=self.history.record if self.history else None)
         self.pair: str | None = None  # the pair whose screen is open
         self._pair_tick = None
 
@@ -96,6 +97,8 @@ class FleetApp(HatuiApp):
 
     def on_mount(self) -> None:
         super().on_mount()
+        if self.history is not None:  # every pair's polls are recorded from the start (RECORDS_POLLS)
+            self.run_worker(self.history.start(), name="history-writer", group="history")
         self.polling.start()
         self.set_interval(1.0, self._overview_tick, name="fleet-tick")
 

@@ -71,8 +71,10 @@ class FleetPolling:
 
     def __init__(self, fleet: Fleet, on_row: Callable[[str], None], *,
                  make_poller: Callable[[PairEntry], Poller] = cluster_poller, interval: float | None = None,
-                 stagger: float = STAGGER_MAX) -> None:
+                 stagger: float = STAGGER_MAX,
+                 on_snapshot: Callable[[str, ClusterSnapshot], None] | None = None) -> None:
         self.fleet = fleet
+        self.on_snapshot = on_snapshot  # every pair's every snapshot (the fleet console records them)
         self.stagger = stagger
         self.on_row = on_row
         self.interval = interval  # None: each pair's own poll_interval
@@ -137,6 +139,8 @@ class FleetPolling:
         """A new snapshot of pair ``name`` (from its loop, or from the pair screen's polls)."""
         watch = self.watches[name]
         watch.snapshot = snap
+        if self.on_snapshot is not None:
+            self.on_snapshot(name, snap)
         watch.row = snapshot_row(name, snap, watch.failover.update(snap))
         self.on_row(name)
 

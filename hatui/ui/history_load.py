@@ -7,9 +7,9 @@ A console that opens later shows the last :data:`MAX_EVENTS` of them from the la
 changes, findings, DRBD helper calls and action runs in the event log, failover steps and
 action runs in the timing log.
 
-Read-only and never in the way: the file is opened read-only (a console never creates or
-changes it, and never waits long on a writer's lock), and a missing, locked or corrupt
-file is one line of text for the pane, never an exception. A failover step carries the
+Never in the way: the past is read over its own read-only connection (never waiting long on
+a writer's lock; what the console records goes through :mod:`hatui.ui.console_history`), and
+a missing, locked or corrupt file is one line of text for the pane, never an exception. A failover step carries the
 identity the live journal tracker gives the same journal line
 (``node:ts:step``, :mod:`hatui.timelines.journal`), so when the live poll replays that
 line too, the story keeps one row (:func:`hatui.timelines.incident.build_incidents`
@@ -88,7 +88,7 @@ def rows_for_panes(rows: list[dict[str, object]]) -> tuple[list[StateEvent], lis
 def load(path: Path, pair: str, *, until: float, window: float = WINDOW, limit: int = MAX_EVENTS) -> Past:
     """The pair's last ``limit`` history events of ``window`` seconds before ``until`` (never raises)."""
     if not path.exists():
-        return Past(note=f"history: none yet in {path} (hatui serve records it)")
+        return Past(note=f"history: none yet in {path} (hatui serve and the console record it)")
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_SECONDS)
         try:

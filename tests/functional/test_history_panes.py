@@ -21,7 +21,8 @@ from hatui.snapshot.poller import ClusterPoller
 from hatui.ui.app import HatuiApp
 from hatui.ui.event_log import EventLog, event_content
 from tests.functional import scenarios as sc
-from tests.functional.conftest import make_app, screen_text
+from tests import builders as b
+from tests.functional.conftest import NotedApp, make_app, screen_text
 from tests.functional.test_demo_console import POLL, until
 
 SIZE = (160, 48)
@@ -133,32 +134,45 @@ async def test_a_takeover_recorded_by_serve_and_replayed_from_the_journal_shows_
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("content, note", [
-    (b"this is not an SQLite database, it is " * 100, "history: cannot read"),
-    (None, "history: none yet in"),
+@pytest.mark.parametrize("content, notes", [
+    (b"this is not an SQLite database, it is " * 100, ("history: cannot read",)),
+    (None, ("history: none yet in", "history: nothing recorded for")),  # the console's writer may be first
 ])
-async def test_a_corrupt_or_missing_history_is_one_line_in_the_events_pane(tmp_path, content, note) -> None:
+async def test_a_corrupt_or_missing_history_is_one_line_in_the_events_pane(tmp_path, content, notes) -> None:
     db = tmp_path / "history.sqlite"
     if content is not None:
         db.write_bytes(content)
-    app = make_app(sc.healthy(), sc.node_down(), history=db)
+    app = make_app(sc.healthy(), sc.node_down(), history=db, app_class=NotedApp)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: app.snapshot is not None and app.main.query_one(EventLog).opened is not None)
+        if content is None:  # the console records once it showed the past
+            await until(lambda: app.history.writer is not None)
         await pilot.press("r")
         await app.wait_for_poll(2)
         await pilot.pause()
         text = screen_text(app)
-        assert note in text
+        assert any(note in text for note in notes), text
         assert "vm2 node: reachable → UNREACHABLE" in text  # the console goes on as without a history
+        if content is not None:
+            await until(lambda: any("not recorded by this console" in n for n in app.notes))
     if content is not None:
-        assert db.read_bytes() == content  # read-only: the console never rewrites it
-    else:
-        assert not db.exists()  # nor creates one
+        assert db.read_bytes() == content  # never rewritten: a file hatui cannot read is not hatui's to fix
+    else:  # the console made the file and recorded what it polled
+        conn = store.connect(db)
+        try:
+            rows = store.query(conn, pair=b.config().cluster.name, since=0)
+        finally:
+            conn.close()
+        node_rows = [r for r in rows if r["node"] == "vm2" and r["kind"] == "state" and r["layer"] == "node"]
+        assert node_rows and node_rows[-1]["source"].startswith("console@"), rows
 
 
 @pytest.mark.asyncio
-async def test_each_pair_screen_of_the_fleet_console_shows_its_own_history(tmp_path) -> None:
+async def test_each_pair_screen_of_the_fleet_console_shows_its_own_history(tmp_path, monkeypatch) -> None:
     from tests.functional.test_fleet_console import NOW, make_fleet_app
+
+    # The fleet console records (and prunes by age) from the start; these scripted pairs live in 2023.
+    monkeypatch.setattr("hatui.ui.console_history.KEEP_DAYS", 100 * 365.0)
 
     db = tmp_path / "history.sqlite"
     write(db, [event(NOW - 600, "nfs-a", "state", "DRBD r0", "Secondary", "Primary", "OK", node="vm2"),
@@ -175,3 +189,28 @@ async def test_each_pair_screen_of_the_fleet_console_shows_its_own_history(tmp_p
             assert texts[0] == mine and not [t for t in texts if other in t], texts
             await pilot.press("escape")
             await until(lambda: app.pair is None)
+
+
+@pytest.mark.asyncio
+async def test_the_fleet_console_records_every_pairs_polls_not_only_the_open_one(tmp_path, monkeypatch) -> None:
+    """No `hatui serve` running: what the fleet console polled is in the history afterwards, per pair."""
+    from tests.functional.test_fleet_console import make_fleet_app, scenes
+
+    monkeypatch.setattr("hatui.ui.console_history.KEEP_DAYS", 100 * 365.0)  # the scripted pairs live in 2023
+    db = tmp_path / "history.sqlite"
+    app = make_fleet_app(history=db)
+    async with app.run_test(size=SIZE):
+        live = [w for w in app.polling.watches.values() if w.poller is not None]  # not the broken pair file
+        await until(lambda: app.history.writer is not None and all(w.snapshot is not None for w in live))
+        app.polling.wake_all()  # second polls: nfs-e's VIP moves to vm12 between them
+        await until(lambda: app.polling.polls >= 2 * len(live))
+    conn = store.connect(db)
+    try:
+        rows = store.query(conn, since=0)
+    finally:
+        conn.close()
+    assert {r["pair"] for r in rows} == set(scenes()), "every pair's polls, none opened"
+    assert all(r["source"].startswith("console@") for r in rows)
+    moved = [r for r in rows if r["pair"] == "nfs-e" and r["kind"] == "state" and r["node"] == "vm12"
+             and r["layer"] == "vip"]
+    assert moved and "held" in str(moved[-1]["after"]), moved
