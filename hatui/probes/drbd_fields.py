@@ -8,21 +8,19 @@ tolerant converters. Internal to the probes package; pure and never raises.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from typing import Any, Callable
 
+from hatui.probes import common
+from hatui.probes.common import first_line
 from hatui.probes.records import DrbdConnection, DrbdDevice, DrbdPath, DrbdPeerDevice, DrbdReport, DrbdResource
 from hatui.states import ConnectionState, DiskState, ReplicationState, Role, is_known
 
 
 def one_line(text: str, limit: int = 200) -> str:
     """The first non-blank line, stripped and cut to ``limit`` characters."""
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()[:limit]
-    return "empty output"
+    return first_line(text, limit, empty="empty output")
 
 
 def to_int(value: Any) -> int | None:
@@ -90,18 +88,7 @@ def error_report(message: str) -> DrbdReport:
 
 def never_raises(what: str) -> Callable[[Callable[..., DrbdReport]], Callable[..., DrbdReport]]:
     """Turn a parser bug into an error report: a bad line must not kill the poller."""
-
-    def decorate(parse: Callable[..., DrbdReport]) -> Callable[..., DrbdReport]:
-        @functools.wraps(parse)
-        def safe(*args: Any) -> DrbdReport:
-            try:
-                return parse(*args)
-            except Exception as exc:
-                return error_report(f"{what} parser failed: {type(exc).__name__}")
-
-        return safe
-
-    return decorate
+    return common.never_raises(what, error_report)
 
 
 def to_volume(raw: Any, default: int) -> int:

@@ -17,15 +17,9 @@ import math
 import re
 from typing import Any
 
+from hatui.probes.common import first_line, never_raises
 from hatui.probes.records import KeepalivedReport, VrrpInstance
 from hatui.states import VrrpState
-
-
-def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()[:200]
-    return "no output"
 
 
 def _int(value: Any) -> int | None:
@@ -66,47 +60,45 @@ def _vip(text: Any) -> str | None:
     return text.split()[0]
 
 
+@never_raises("keepalived", lambda why: KeepalivedReport(source="unavailable", error=why))
 def parse_keepalived_json(text: str) -> KeepalivedReport:
     """Parse keepalived's JSON state dump into VRRP instances (source "json").
 
     ``vips`` keep each VIP's first word as keepalived wrote it, e.g.
     "10.99.0.200/24"; :func:`hatui.probes.net.interfaces_holding` accepts it.
     """
+    body = (text or "").strip()
+    if not body:
+        return KeepalivedReport(source="unavailable", error="no output")
     try:
-        body = (text or "").strip()
-        if not body:
-            return KeepalivedReport(source="unavailable", error="no output")
-        try:
-            data = json.loads(body)
-        except (ValueError, RecursionError):
-            return KeepalivedReport(source="unavailable", error=_first_line(body))
-        if not isinstance(data, list):
-            return KeepalivedReport(source="json", error="keepalived JSON is not a list of instances")
-        instances = []
-        for entry in data:
-            if not isinstance(entry, dict) or not isinstance(entry.get("data"), dict):
-                continue
-            d = entry["data"]
-            stats = entry.get("stats") if isinstance(entry.get("stats"), dict) else {}
-            vips = d.get("vips") if isinstance(d.get("vips"), list) else []
-            instances.append(
-                VrrpInstance(
-                    name=d["iname"] if isinstance(d.get("iname"), str) else "",
-                    state=VrrpState.from_code(d["state"]) if "state" in d else None,
-                    interface=d.get("ifp_ifname") if isinstance(d.get("ifp_ifname"), str) else None,
-                    base_priority=_int(d.get("base_priority")),
-                    effective_priority=_int(d.get("effective_priority")),
-                    master_priority=_int(d.get("master_priority")),
-                    last_transition=_float(d.get("last_transition")),
-                    vips=tuple(v for v in (_vip(x) for x in vips) if v),
-                    become_master=_int(stats.get("become_master")),
-                    release_master=_int(stats.get("release_master")),
-                    nopreempt=_bool(d.get("nopreempt")),
-                )
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return KeepalivedReport(source="unavailable", error=first_line(body))
+    if not isinstance(data, list):
+        return KeepalivedReport(source="json", error="keepalived JSON is not a list of instances")
+    instances = []
+    for entry in data:
+        if not isinstance(entry, dict) or not isinstance(entry.get("data"), dict):
+            continue
+        d = entry["data"]
+        stats = entry.get("stats") if isinstance(entry.get("stats"), dict) else {}
+        vips = d.get("vips") if isinstance(d.get("vips"), list) else []
+        instances.append(
+            VrrpInstance(
+                name=d["iname"] if isinstance(d.get("iname"), str) else "",
+                state=VrrpState.from_code(d["state"]) if "state" in d else None,
+                interface=d.get("ifp_ifname") if isinstance(d.get("ifp_ifname"), str) else None,
+                base_priority=_int(d.get("base_priority")),
+                effective_priority=_int(d.get("effective_priority")),
+                master_priority=_int(d.get("master_priority")),
+                last_transition=_float(d.get("last_transition")),
+                vips=tuple(v for v in (_vip(x) for x in vips) if v),
+                become_master=_int(stats.get("become_master")),
+                release_master=_int(stats.get("release_master")),
+                nopreempt=_bool(d.get("nopreempt")),
             )
-        return KeepalivedReport(source="json", instances=tuple(instances))
-    except Exception as exc:  # a parser bug must become an error line, not kill the poller
-        return KeepalivedReport(source="unavailable", error=f"keepalived parser failed: {type(exc).__name__}")
+        )
+    return KeepalivedReport(source="json", instances=tuple(instances))
 
 
 def _key_value(stripped: str) -> tuple[str, str] | None:
@@ -128,7 +120,7 @@ def parse_keepalived_data(text: str) -> KeepalivedReport:
     try:
         body = text or ""
         if "VRRP Instance" not in body and "------<" not in body:
-            return KeepalivedReport(source="unavailable", error=_first_line(body))
+            return KeepalivedReport(source="unavailable", error=first_line(body))
         instances: list[VrrpInstance] = []
         current: dict[str, Any] | None = None
         vip_indent: int | None = None  # indent of the "Virtual IP (N):" header

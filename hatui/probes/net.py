@@ -10,18 +10,8 @@ import ipaddress
 import json
 from typing import Any
 
+from hatui.probes.common import first_line, never_raises, opt_str
 from hatui.probes.records import Interface, IpAddress, IpReport
-
-
-def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()[:200]
-    return "empty output"
-
-
-def _opt_str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _prefixlen(value: Any) -> int | None:
@@ -34,50 +24,48 @@ def _prefixlen(value: Any) -> int | None:
     return None
 
 
+@never_raises("ip", lambda why: IpReport(error=why))
 def parse_ip_addr(text: str) -> IpReport:
     """Parse ``ip -j addr [show]`` output into interfaces and their addresses.
 
     Entries without ``ifname`` are skipped: some iproute2 versions emit empty
     ``{}`` objects for links filtered out of the listing.
     """
+    body = (text or "").strip()
+    if not body:
+        return IpReport(error="no output from ip -j addr")
     try:
-        body = (text or "").strip()
-        if not body:
-            return IpReport(error="no output from ip -j addr")
-        try:
-            data = json.loads(body)
-        except (ValueError, RecursionError):
-            return IpReport(error=f"ip -j addr output is not JSON: {_first_line(body)}")
-        if not isinstance(data, list):
-            return IpReport(error="ip -j addr JSON is not a list of interfaces")
-        interfaces = []
-        for link in data:
-            if not isinstance(link, dict) or not isinstance(link.get("ifname"), str):
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return IpReport(error=f"ip -j addr output is not JSON: {first_line(body)}")
+    if not isinstance(data, list):
+        return IpReport(error="ip -j addr JSON is not a list of interfaces")
+    interfaces = []
+    for link in data:
+        if not isinstance(link, dict) or not isinstance(link.get("ifname"), str):
+            continue
+        addresses = []
+        infos = link.get("addr_info")
+        for info in infos if isinstance(infos, list) else ():
+            if not isinstance(info, dict) or not isinstance(info.get("local"), str):
                 continue
-            addresses = []
-            infos = link.get("addr_info")
-            for info in infos if isinstance(infos, list) else ():
-                if not isinstance(info, dict) or not isinstance(info.get("local"), str):
-                    continue
-                addresses.append(
-                    IpAddress(
-                        family=_opt_str(info.get("family")) or "",
-                        address=info["local"],
-                        prefixlen=_prefixlen(info.get("prefixlen")),
-                        label=_opt_str(info.get("label")),
-                        secondary=info.get("secondary") is True,
-                    )
-                )
-            interfaces.append(
-                Interface(
-                    name=link["ifname"],
-                    operstate=_opt_str(link.get("operstate")),
-                    addresses=tuple(addresses),
+            addresses.append(
+                IpAddress(
+                    family=opt_str(info.get("family")) or "",
+                    address=info["local"],
+                    prefixlen=_prefixlen(info.get("prefixlen")),
+                    label=opt_str(info.get("label")),
+                    secondary=info.get("secondary") is True,
                 )
             )
-        return IpReport(interfaces=tuple(interfaces))
-    except Exception as exc:  # a parser bug must become an error line, not kill the poller
-        return IpReport(error=f"ip parser failed: {type(exc).__name__}")
+        interfaces.append(
+            Interface(
+                name=link["ifname"],
+                operstate=opt_str(link.get("operstate")),
+                addresses=tuple(addresses),
+            )
+        )
+    return IpReport(interfaces=tuple(interfaces))
 
 
 def _normalise(address: str) -> Any:

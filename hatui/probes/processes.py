@@ -10,30 +10,29 @@ from __future__ import annotations
 
 import re
 
+from hatui.probes.common import never_raises
 from hatui.probes.records import ProcessEntry, ProcessReport
 
 _LINE = re.compile(r"^\s*(\d{1,10})\s+(\S.*?)\s*$")
 
 
+@never_raises("pgrep", lambda why: ProcessReport(error=why))
 def parse_pgrep(text: str) -> ProcessReport:
     """Parse ``pgrep -l`` output; empty output means no matching process.
 
     Lines that are not ``PID NAME`` (e.g. "pgrep: …" errors merged from
     stderr) are an error only when no process line was found at all.
     """
-    try:
-        processes = []
-        stray = None
-        for line in (text or "").splitlines():
-            if not line.strip():
-                continue
-            m = _LINE.match(line)
-            if m:
-                processes.append(ProcessEntry(pid=int(m.group(1)), name=m.group(2)))
-            else:
-                stray = stray or line.strip()[:200]
-        if stray and not processes:
-            return ProcessReport(error=stray)
-        return ProcessReport(processes=tuple(processes))
-    except Exception as exc:  # a parser bug must become an error line, not kill the poller
-        return ProcessReport(error=f"pgrep parser failed: {type(exc).__name__}")
+    processes = []
+    stray = None
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        m = _LINE.match(line)
+        if m:
+            processes.append(ProcessEntry(pid=int(m.group(1)), name=m.group(2)))
+        else:
+            stray = stray or line.strip()[:200]
+    if stray and not processes:
+        return ProcessReport(error=stray)
+    return ProcessReport(processes=tuple(processes))

@@ -12,21 +12,11 @@ import json
 import re
 from typing import Any
 
+from hatui.probes.common import first_line, never_raises, opt_str
 from hatui.probes.records import BlockDevice, BlockReport, Mount, MountsReport
 
 # Nothing real nests this deep; the cap keeps hostile input from recursing far.
 _MAX_DEPTH = 32
-
-
-def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()[:200]
-    return "no output"
-
-
-def _opt_str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _load(text: str, key: str, tool: str) -> tuple[list[dict] | None, str | None]:
@@ -34,41 +24,39 @@ def _load(text: str, key: str, tool: str) -> tuple[list[dict] | None, str | None
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
-        return None, f"{tool} output is not JSON: {_first_line(text)}"
+        return None, f"{tool} output is not JSON: {first_line(text)}"
     if not isinstance(data, dict) or not isinstance(data.get(key), list):
         return None, f"{tool} JSON has no {key!r} list"
     return [e for e in data[key] if isinstance(e, dict)], None
 
 
+@never_raises("findmnt", lambda why: MountsReport(error=why))
 def parse_findmnt(text: str) -> MountsReport:
     """Parse ``findmnt -J -o TARGET,SOURCE,FSTYPE,OPTIONS``; nested children are flattened."""
-    try:
-        body = (text or "").strip()
-        if not body:
-            return MountsReport()
-        entries, error = _load(body, "filesystems", "findmnt")
-        if entries is None:
-            return MountsReport(error=error)
-        mounts: list[Mount] = []
-        stack = [(e, 0) for e in reversed(entries)]
-        while stack:  # depth-first, parents before their children, in output order
-            entry, depth = stack.pop()
-            target = _opt_str(entry.get("target"))
-            if target is not None:
-                mounts.append(
-                    Mount(
-                        target=target,
-                        source=_opt_str(entry.get("source")),
-                        fstype=_opt_str(entry.get("fstype")),
-                        options=_opt_str(entry.get("options")),
-                    )
+    body = (text or "").strip()
+    if not body:
+        return MountsReport()
+    entries, error = _load(body, "filesystems", "findmnt")
+    if entries is None:
+        return MountsReport(error=error)
+    mounts: list[Mount] = []
+    stack = [(e, 0) for e in reversed(entries)]
+    while stack:  # depth-first, parents before their children, in output order
+        entry, depth = stack.pop()
+        target = opt_str(entry.get("target"))
+        if target is not None:
+            mounts.append(
+                Mount(
+                    target=target,
+                    source=opt_str(entry.get("source")),
+                    fstype=opt_str(entry.get("fstype")),
+                    options=opt_str(entry.get("options")),
                 )
-            children = entry.get("children")
-            if isinstance(children, list) and depth < _MAX_DEPTH:
-                stack.extend((c, depth + 1) for c in reversed(children) if isinstance(c, dict))
-        return MountsReport(mounts=tuple(mounts))
-    except Exception as exc:  # a parser bug must become an error line, not kill the poller
-        return MountsReport(error=f"findmnt parser failed: {type(exc).__name__}")
+            )
+        children = entry.get("children")
+        if isinstance(children, list) and depth < _MAX_DEPTH:
+            stack.extend((c, depth + 1) for c in reversed(children) if isinstance(c, dict))
+    return MountsReport(mounts=tuple(mounts))
 
 
 def _size(value: Any) -> int | None:
@@ -92,7 +80,7 @@ def _read_only(value: Any) -> bool | None:
 
 
 def _mountpoint(entry: dict) -> str | None:
-    point = _opt_str(entry.get("mountpoint"))
+    point = opt_str(entry.get("mountpoint"))
     if point is None and isinstance(entry.get("mountpoints"), list):
         # util-linux >= 2.37 has MOUNTPOINTS (a list, [null] when unmounted)
         point = next((p for p in entry["mountpoints"] if isinstance(p, str)), None)
@@ -105,12 +93,12 @@ def _device(entry: dict, depth: int) -> BlockDevice:
     if isinstance(children, list) and depth < _MAX_DEPTH:
         kids = tuple(_device(c, depth + 1) for c in children if isinstance(c, dict))
     return BlockDevice(
-        name=_opt_str(entry.get("name")) or "",
-        path=_opt_str(entry.get("path")),
-        type=_opt_str(entry.get("type")),
+        name=opt_str(entry.get("name")) or "",
+        path=opt_str(entry.get("path")),
+        type=opt_str(entry.get("type")),
         size_bytes=_size(entry.get("size")),
         read_only=_read_only(entry.get("ro")),
-        state=_opt_str(entry.get("state")),
+        state=opt_str(entry.get("state")),
         mountpoint=_mountpoint(entry),
         children=kids,
     )

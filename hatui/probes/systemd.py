@@ -11,17 +11,11 @@ from __future__ import annotations
 
 import re
 
+from hatui.probes.common import first_line, never_raises
 from hatui.probes.records import UnitsReport, UnitStatus
 from hatui.states import UnitActiveState
 
 _LINE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)=(.*)$")
-
-
-def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()[:200]
-    return "no output"
 
 
 def _pid(value: str | None) -> int | None:
@@ -39,6 +33,7 @@ def _timestamp(value: str | None) -> str | None:
     return value.strip()
 
 
+@never_raises("systemctl", lambda why: UnitsReport(error=why))
 def parse_systemctl_show(text: str) -> UnitsReport:
     """Parse ``systemctl show`` output for several units into :class:`UnitStatus` records.
 
@@ -46,41 +41,38 @@ def parse_systemctl_show(text: str) -> UnitsReport:
     from the name asked for when that was an alias (blocks keep the order of
     the command line, so callers can also match by position).
     """
-    try:
-        blocks: list[dict[str, str]] = []
-        current: dict[str, str] = {}
-        stray: str | None = None
-        for raw in (text or "").splitlines():
-            line = raw.rstrip("\r")
-            if not line.strip():
-                if current:
-                    blocks.append(current)
-                    current = {}
-                continue
-            m = _LINE.match(line)
-            if m is None:
-                stray = stray or line.strip()[:200]  # e.g. "Failed to connect to bus: …"
-                continue
-            key, value = m.groups()
-            if key in current and key == "Id":  # no blank line between blocks
+    blocks: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    stray: str | None = None
+    for raw in (text or "").splitlines():
+        line = raw.rstrip("\r")
+        if not line.strip():
+            if current:
                 blocks.append(current)
                 current = {}
-            current[key] = value
-        if current:
+            continue
+        m = _LINE.match(line)
+        if m is None:
+            stray = stray or line.strip()[:200]  # e.g. "Failed to connect to bus: …"
+            continue
+        key, value = m.groups()
+        if key in current and key == "Id":  # no blank line between blocks
             blocks.append(current)
-        if not blocks:
-            return UnitsReport(error=stray or f"no units in systemctl output: {_first_line(text or '')}")
-        units = tuple(
-            UnitStatus(
-                unit=b.get("Id", ""),
-                load_state=b.get("LoadState") or None,
-                active=UnitActiveState.parse(b["ActiveState"]) if b.get("ActiveState") else None,
-                sub_state=b.get("SubState") or None,
-                main_pid=_pid(b.get("MainPID")),
-                active_since=_timestamp(b.get("ActiveEnterTimestamp")),
-            )
-            for b in blocks
+            current = {}
+        current[key] = value
+    if current:
+        blocks.append(current)
+    if not blocks:
+        return UnitsReport(error=stray or f"no units in systemctl output: {first_line(text or '')}")
+    units = tuple(
+        UnitStatus(
+            unit=b.get("Id", ""),
+            load_state=b.get("LoadState") or None,
+            active=UnitActiveState.parse(b["ActiveState"]) if b.get("ActiveState") else None,
+            sub_state=b.get("SubState") or None,
+            main_pid=_pid(b.get("MainPID")),
+            active_since=_timestamp(b.get("ActiveEnterTimestamp")),
         )
-        return UnitsReport(units=units)
-    except Exception as exc:  # a parser bug must become an error line, not kill the poller
-        return UnitsReport(error=f"systemctl parser failed: {type(exc).__name__}")
+        for b in blocks
+    )
+    return UnitsReport(units=units)
