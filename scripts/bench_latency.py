@@ -16,9 +16,8 @@ before streams), then with the streams (DRBD events2 and the node kit's journal)
      → the link row says Sync…;
    * ``resync-end``: it ends → the link row no longer says Sync.
 
-   For the last three the truth is a sampler asking ``drbdsetup status --json`` on the node every
-   25 ms over its own connection: the change happened between its last answer without it and its
-   first answer with it (the middle is taken).
+   For the last three the truth is the node's own time stamp of the change: the bench follows
+   ``drbdsetup events2 --timestamps`` on the node over a connection of its own (not the console's).
 
 Prints p50 and p95 per kind and mode (target p95 ≤ 300 ms with streams), and the CPU at rest.
 Never used as a test: absolute times depend on the machine.
@@ -31,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shlex
@@ -39,12 +39,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 from hatui.config import Config, load_config
 from hatui.probes.catalog import NODE_JOURNAL_PATH
-from hatui.probes.drbd import parse_drbd
+from hatui.probes.events2 import Events2State, parse_events2_line
 from hatui.probes.journal import parse_journal
 from hatui.snapshot.poller import ClusterPoller
 from hatui.transport import NodeTransport
@@ -112,22 +113,34 @@ class Pair:
             await asyncio.sleep(0.2)
         raise TimeoutError(f"{node}: no journal step {step} after the fault")
 
-    async def drbd(self, node: str):
+    async def watch(self, node: str, predicate) -> asyncio.Future[float]:
+        """Follow ``node``'s ``drbdsetup events2 --timestamps`` over its own connection; the future is the
+        node's time stamp of the first change after which ``predicate`` holds (the dump already ended)."""
         prefix = self.config.cluster.prefix_words
-        result = await self.nodes[node].run(shlex.join([*prefix, "drbdsetup", "status", "--json"]), timeout=5)
-        return parse_drbd(result.stdout)
+        command = shlex.join([*prefix, "drbdsetup", "events2", "--timestamps", "all"])
+        ready = asyncio.get_running_loop().create_future()
 
-    async def drbd_change(self, node: str, predicate, timeout: float = 120.0) -> float:
-        """Wall time ``node``'s DRBD state began to satisfy ``predicate``: ``drbdsetup status --json`` every
-        25 ms over its own connection, the middle between the last answer without and the first with it."""
-        deadline, before = time.monotonic() + timeout, time.time()
-        while time.monotonic() < deadline:
-            asked = time.time()
-            if predicate(await self.drbd(node)):
-                return (before + time.time()) / 2
-            before = asked
-            await asyncio.sleep(0.025)
-        raise TimeoutError(f"{node}: the DRBD change did not come")
+        async def follow() -> float:
+            state = Events2State()
+            async with contextlib.aclosing(self.nodes[node].stream(command)) as lines:
+                async for line in lines:
+                    changed = state.feed(line)
+                    if not state.initial_done:
+                        continue
+                    if not ready.done():
+                        ready.set_result(None)
+                        continue
+                    if changed and predicate(state.report()):
+                        stamp = parse_events2_line(line).timestamp
+                        return datetime.fromisoformat(stamp).timestamp() if stamp else time.time()
+            raise RuntimeError(f"{node}: events2 ended")
+
+        task = asyncio.ensure_future(asyncio.wait_for(follow(), 180))
+        await asyncio.wait([task, ready], timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        if not ready.done():
+            task.cancel()
+            raise SystemExit(f"{node}: no events2 dump to measure against")
+        return task
 
 
 def _peer_devices(report):
@@ -181,7 +194,7 @@ async def measure(app: HatuiApp, pair: Pair, samples: int) -> dict[str, list[flo
         await until(lambda: "BACKUP" in region_text(app, stack(app, active)))
         # link: cut, then healed (and its resync, if any, over) before the next kind.
         await asyncio.sleep(0.3)
-        changed = asyncio.ensure_future(pair.drbd_change(active, link_lost))
+        changed = await pair.watch(active, link_lost)
         await pair.fault("cut-link")
         seen = await until(lambda: "Connected  Established" not in region_text(app, link))
         out["link"].append(seen - await changed)
@@ -189,12 +202,13 @@ async def measure(app: HatuiApp, pair: Pair, samples: int) -> dict[str, list[flo
         await until(lambda: "Connected  Established" in region_text(app, link))
         # resync: its start and its end as the node saw them.
         await asyncio.sleep(0.3)
-        changed = asyncio.ensure_future(pair.drbd_change(active, syncing))
+        changed = await pair.watch(active, syncing)
         await pair.start_resync(active)  # on the Primary: a Primary never becomes SyncTarget
         seen = await until(lambda: "Sync" in region_text(app, link))
         out["resync-start"].append(seen - await changed)
-        ended = await pair.drbd_change(active, lambda report: not syncing(report))
-        out["resync-end"].append(await until(lambda: "Sync" not in region_text(app, link)) - ended)
+        ended = await pair.watch(active, lambda report: not syncing(report))
+        seen = await until(lambda: "Sync" not in region_text(app, link))
+        out["resync-end"].append(seen - await ended)
         await asyncio.sleep(0.5)
     return out
 
