@@ -32,6 +32,8 @@ class DrbdEventsSink:
         changed = bool(self.state.feed(line))
         if changed:
             self._report = None
+            # The recent helper calls ride on the report; the queue is for one-shot readers: keep it empty.
+            self.state.take_helper_calls()
         return changed
 
     @property
