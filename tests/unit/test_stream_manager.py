@@ -284,3 +284,16 @@ async def test_a_stream_that_can_never_work_is_told_from_one_that_may(status, st
 
     found = permanent_reason(StreamEnded("vm2", "drbdsetup events2", status, stderr + "\n"))
     assert (found.split(" (")[0] if found else None) == reason
+
+
+async def test_status_json_says_per_node_which_streams_run():
+    import dataclasses
+
+    from hatui.present.status_json import status_document
+
+    snap = builders.healthy()
+    vm2, vm12 = snap.nodes
+    vm2 = dataclasses.replace(vm2, streams={DRBD: "on", JOURNAL: "off: command not found (exit status 127)"})
+    doc = status_document(builders.cluster(vm2, vm12))
+    streams = {n["name"]: n["stream"] for n in doc["nodes"]}
+    assert streams == {"vm2": {DRBD: "on", JOURNAL: "off: command not found (exit status 127)"}, "vm12": {}}
