@@ -91,6 +91,8 @@ class Follower:
         self.last_change = 0.0  # clock() of the last state change the stream delivered
         self._task: asyncio.Task[None] | None = None
         self._restart = False
+        self._wake = asyncio.Event()
+        self.node_lost = False  # the last run ended because the node did not answer
 
     @property
     def live(self) -> bool:
@@ -119,11 +121,22 @@ class Follower:
             self.status = status
             self._on_change(self.node, self.kind)
 
+    def retry_now(self) -> None:
+        """The node answers again: a run that failed for want of it starts now, not after its backoff."""
+        if self.node_lost:
+            self._wake.set()
+
     async def _loop(self) -> None:
         while True:
             started = self._clock()
             wait = await self._run_once(started)
-            await self._sleep(wait)
+            self._wake.clear()
+            waits = {asyncio.ensure_future(self._sleep(wait)), asyncio.ensure_future(self._wake.wait())}
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in waits:
+                    task.cancel()
 
     def _backoff(self, started: float) -> float:
         """After a run that may work next time: 0.5 s after a steady run, doubling per short run in a row."""
@@ -136,6 +149,7 @@ class Follower:
         self.runs += 1
         self.sink.reset()
         self._restart = False
+        self.node_lost = False
         became_live = False
         why = "ended"
         try:
@@ -161,6 +175,7 @@ class Follower:
             why = str(error).removeprefix(f"{self.node}: ")
         except TransportError as error:
             why = f"node not answering ({error.reason})"
+            self.node_lost = True
         except HatuiError as error:
             why = str(error)
         self.sink.reset()  # nothing from this run is shown once it ended

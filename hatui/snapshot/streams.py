@@ -180,6 +180,8 @@ class ClusterStreams:
         streams = self.nodes[name]
         if not node.reachable:
             return streams.overlay(node)
+        for follower in streams.followers:
+            follower.retry_now()  # the node answers: a stream that lost it need not wait out its backoff
         polled = drbd_signature(node.drbd)
         if streams.drbd.live and streams.drbd.last_change <= started and polled is not None:
             # The poll is the newer reading: show it (its statistics are fresher too).

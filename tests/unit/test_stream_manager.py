@@ -297,3 +297,25 @@ async def test_status_json_says_per_node_which_streams_run():
     doc = status_document(builders.cluster(vm2, vm12))
     streams = {n["name"]: n["stream"] for n in doc["nodes"]}
     assert streams == {"vm2": {DRBD: "on", JOURNAL: "off: command not found (exit status 127)"}, "vm12": {}}
+
+
+async def test_a_stream_that_lost_its_node_starts_again_as_soon_as_a_poll_reaches_it():
+    h = Harness()
+    h.waits.clear()
+
+    async def long_sleep(seconds: float) -> None:  # a backoff that would outlast the test
+        h.waits.append(seconds)
+        await asyncio.sleep(3600)
+
+    h.streams = ClusterStreams(h.poller, h.sources, sleep=long_sleep)
+    try:
+        h.feed("vm2", h.drbd_cmd, TransportError("vm2", "connection refused", kind=FailureKind.REFUSED))
+        h.streams.start()
+        await settle(lambda: h.waits)
+        assert h.streams.status("vm2")[DRBD].startswith("off: node not answering")
+        h.feed("vm2", h.drbd_cmd, *dump("Primary"))
+        h.streams.merge_poll("vm2", h.poller.latest["vm2"], started=0.0)  # the poll reached the node
+        await settle(lambda: h.streams.status("vm2")[DRBD] == "on")
+        assert h.streams.status("vm2")[DRBD] == "on"
+    finally:
+        await h.streams.close()
