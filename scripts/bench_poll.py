@@ -6,7 +6,7 @@ Per node, interleaved round by round so machine noise hits them alike, ``--round
 * bare exec: ``true`` (what any exec costs: a channel, sshd's fork+exec, the login shell);
 * each probe alone: the poll script with that one probe (same preamble, same framing);
 * the whole poll: the script the poller sends in steady state (keepalived's signal already learnt,
-  the slow DAG health probe not due).
+  neither the slow DAG health probe nor the DRBD configuration due).
 
 Prints medians and p95 per node and the ratio poll / (bare + slowest single probe), target ≤ 1.3.
 With ``--cold`` also ``hatui status`` in a fresh process vs two parallel OpenSSH ``drbdadm status``.
@@ -15,7 +15,10 @@ Everything talks to 127.0.0.1 only, or, with ``--config``, to the pair that conf
 writes ``/var/lib/hatui-lab/config.toml``; ``hatui lab up`` prints it). Without ``--config`` the
 demo pair runs in its own process.
 
-Usage: python scripts/bench_poll.py [--rounds N] [--config PATH] [--cold]
+With ``--exclude`` the same again without some probes (the lab's stand-ins for drbdsetup, systemctl and
+exportfs are Python programs, ~30 ms of CPU each to start: an artefact of the lab, not of a real node).
+
+Usage: python scripts/bench_poll.py [--rounds N] [--config PATH] [--cold] [--exclude drbd,units,exports]
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from pathlib import Path
 
 from hatui.config import Config, load_config
 from hatui.probes import catalog
-from hatui.probes.script import build_script, keepalived_probes, new_nonce, split_sections
+from hatui.probes.script import Probe, build_script, keepalived_probes, new_nonce, split_sections
 from hatui.snapshot.poller import ClusterPoller
 from hatui.transport import NodeTransport
 
@@ -71,18 +74,25 @@ async def given_pair(path: str):
     yield Path(path)
 
 
-def single_scripts(config: Config, poller: ClusterPoller, name: str) -> dict[str, str]:
-    """Each probe of the steady-state poll as a script of its own (the nonce is fixed: not parsed)."""
-    probes = catalog.poll_probes(config, include_slow=False)
+def steady_probes(config: Config, poller: ClusterPoller, name: str, exclude: frozenset[str]) -> list[Probe]:
+    """The probes of a steady-state poll (signal learnt; DAG health and DRBD configuration not due),
+    without the ``exclude``d ones."""
+    probes = catalog.poll_probes(config, include_slow=False, include_config=False)
     probes = keepalived_probes(probes, catalog.KEEPALIVED, poller.known_signal(name))
-    options = dict(prefix=config.cluster.prefix_words, keepalived_pid_file=config.keepalived.pid_file,
-                   keepalived_json_file=config.keepalived.json_file)
-    return {p.name: build_script([p], nonce="0", **options) for p in probes}
+    return [p for p in probes if p.name not in exclude]
 
 
-async def measure_node(config: Config, poller: ClusterPoller, name: str, rounds: int) -> dict[str, list[float]]:
+def poll_script(config: Config, probes: list[Probe], nonce: str) -> str:
+    return build_script(probes, nonce=nonce, prefix=config.cluster.prefix_words,
+                        keepalived_pid_file=config.keepalived.pid_file,
+                        keepalived_json_file=config.keepalived.json_file)
+
+
+async def measure_node(config: Config, poller: ClusterPoller, name: str, rounds: int,
+                       exclude: frozenset[str] = frozenset()) -> dict[str, list[float]]:
     transport: NodeTransport = poller.transports[name]
-    singles = single_scripts(config, poller, name)
+    probes = steady_probes(config, poller, name, exclude)
+    singles = {p.name: poll_script(config, [p], "0") for p in probes}  # the nonce is fixed: not parsed
     samples: dict[str, list[float]] = {"bare": [], "poll": [], **{k: [] for k in singles}}
 
     async def timed(key: str, command: str, script: str | None = None) -> None:
@@ -97,7 +107,9 @@ async def measure_node(config: Config, poller: ClusterPoller, name: str, rounds:
         for key, script in singles.items():
             await timed(key, "sh -s", script)
         nonce = new_nonce()
-        await timed("poll", "sh -s", poller.script_for(nonce, 1, name))
+        # The poller's own script, unless probes are left out (then the same probes, in one script).
+        whole = poll_script(config, probes, nonce) if exclude else poller.script_for(nonce, 1, name)
+        await timed("poll", "sh -s", whole)
     return samples
 
 
@@ -144,7 +156,7 @@ async def cold_status(config: Config, config_path: Path, rounds: int) -> None:
         print(f"ratio = {statistics.median(hatui_cold) / statistics.median(openssh):.2f}  (target ≤ 1.5)")
 
 
-async def main(rounds: int, config_arg: str | None, cold: bool) -> int:
+async def main(rounds: int, config_arg: str | None, cold: bool, exclude: frozenset[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         async with (given_pair(config_arg) if config_arg else demo_process(tmp)) as config_path:
             config = load_config(config_path)
@@ -157,6 +169,9 @@ async def main(rounds: int, config_arg: str | None, cold: bool) -> int:
                         print(f"\n{name}: not reachable ({poller.latest[name].error}): skipped")
                         continue
                     report(name, await measure_node(config, poller, name, rounds))
+                    if exclude:
+                        print(f"  … and without {', '.join(sorted(exclude))}:", end="")
+                        report(name, await measure_node(config, poller, name, rounds, exclude))
             finally:
                 await poller.close()
             if cold:
@@ -169,5 +184,8 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--config", help="measure this pair (e.g. the lab's config) instead of the demo")
     parser.add_argument("--cold", action="store_true", help="also: hatui status cold vs OpenSSH")
+    parser.add_argument("--exclude", default="", metavar="PROBE,…",
+                        help="also measure without these probes (e.g. the lab's Python stand-ins: drbd,units,exports)")
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.rounds, args.config, args.cold)))
+    excluded = frozenset(filter(None, args.exclude.split(",")))
+    sys.exit(asyncio.run(main(args.rounds, args.config, args.cold, excluded)))

@@ -19,6 +19,12 @@ PROBE_TIMEOUT = 5
 
 DRBD = "drbd"
 DRBD_CONFIG = "drbdconf"  # drbdsetup show / drbdadm dump: the fencing policy
+# The DRBD configuration changes only when an operator edits it and runs `drbdadm adjust`, so a poll
+# reads it on the first poll of each connection and then every DRBD_CONFIG_EVERY polls of that node
+# (the poller keeps the last reading in between). On a real node `drbdsetup show` is a cheap netlink
+# query, but it is still a process per poll for a fact that practically never moves; the DRBD state
+# itself (`drbd`) stays in every poll: it is the reconcile that catches what a stream missed.
+DRBD_CONFIG_EVERY = 30
 IP = "ip"
 KEEPALIVED = "keepalived"
 UNITS = "units"
@@ -55,15 +61,15 @@ def unit_names(config: Config) -> tuple[str, ...]:
     )
 
 
-def poll_probes(config: Config, *, include_slow: bool) -> list[Probe]:
-    """The probes of one poll cycle; ``include_slow`` adds the DAG health command."""
+def poll_probes(config: Config, *, include_slow: bool, include_config: bool = True) -> list[Probe]:
+    """The probes of one poll cycle; ``include_slow`` adds the DAG health command, ``include_config``
+    (default) the DRBD configuration dump (see :data:`DRBD_CONFIG_EVERY`)."""
     probes = [
         Probe(DRBD, (
             _cmd(config, "drbdsetup", "status", "--json"),
             _cmd(config, "drbdadm", "status"),
             _cmd(config, "cat", "/proc/drbd"),
         )),
-        Probe(DRBD_CONFIG, (_cmd(config, "drbdsetup", "show"), _cmd(config, "drbdadm", "dump"))),
         Probe(IP, (_cmd(config, "ip", "-j", "addr", "show", timeout=False),)),
         Probe(KEEPALIVED, ("_ka_json",)),
         Probe(UNITS, (_cmd(
@@ -80,6 +86,8 @@ def poll_probes(config: Config, *, include_slow: bool) -> list[Probe]:
         # absent file (no kit installed) is a normal, quiet case.
         Probe(JOURNAL, (shlex.join(["tail", "-n", str(JOURNAL_LINES), NODE_JOURNAL_PATH]),)),
     ]
+    if include_config:
+        probes.insert(1, Probe(DRBD_CONFIG, (_cmd(config, "drbdsetup", "show"), _cmd(config, "drbdadm", "dump"))))
     for res in config.drbd:
         probes.append(Probe(mount_section(res.resource), (_cmd(
             config, "findmnt", "-J", "-o", "TARGET,SOURCE,FSTYPE,OPTIONS", "--mountpoint", res.mount_point,

@@ -212,8 +212,14 @@ def unreachable_node(
     )
 
 
-def carry_dag_health(node: NodeSnapshot, previous: NodeSnapshot | None) -> NodeSnapshot:
-    """The slow DAG health command runs every N polls; keep its last answer between runs."""
-    if node.dag_health is None and previous is not None and previous.reachable:
-        return dataclasses.replace(node, dag_health=previous.dag_health)
+def carry_between_reads(node: NodeSnapshot, previous: NodeSnapshot | None) -> NodeSnapshot:
+    """What a poll reads only now and then, kept from the previous answer between reads: the slow DAG
+    health command (every N polls) and the DRBD configuration (:data:`catalog.DRBD_CONFIG_EVERY`)."""
+    if previous is None or not previous.reachable:
+        return node
+    if node.dag_health is None:
+        node = dataclasses.replace(node, dag_health=previous.dag_health)
+    if catalog.DRBD_CONFIG not in node.sections and (conf := previous.sections.get(catalog.DRBD_CONFIG)):
+        node = dataclasses.replace(node, fencing=previous.fencing,
+                                   sections={**node.sections, catalog.DRBD_CONFIG: conf})
     return node

@@ -25,7 +25,7 @@ from hatui.config import Config
 from hatui.errors import FailureKind, HatuiError, TransportError
 from hatui.health import evaluate
 from hatui.model import ClusterSnapshot, NodeSnapshot
-from hatui.snapshot.assemble import build_node_snapshot, carry_dag_health, unreachable_node
+from hatui.snapshot.assemble import build_node_snapshot, carry_between_reads, unreachable_node
 from hatui.probes import catalog
 from hatui.probes.script import (
     KEEPALIVED_SIGNUM, build_script, keepalived_probes, new_nonce, parse_signum, split_sections,
@@ -51,6 +51,8 @@ class ClusterPoller:
         self._inflight: dict[str, asyncio.Task[NodeSnapshot]] = {}
         # keepalived's JSON signal per node, learnt once per connection: (connection serial, signal).
         self._ka_signal: dict[str, tuple[int, int]] = {}
+        # The DRBD configuration per node, last read on: (connection serial, cycle); see catalog.DRBD_CONFIG_EVERY.
+        self._config_read: dict[str, tuple[int, int]] = {}
         self.streams: ClusterStreams | None = None  # set by start_streams()
 
     @property
@@ -73,19 +75,30 @@ class ClusterPoller:
         """Seconds between two polls of ``name``: longer while its streams deliver (a reconcile)."""
         return self.streams.reconcile_interval(name, poll_interval) if self.streams is not None else poll_interval
 
+    def _serial(self, name: str | None) -> int:
+        return getattr(self.transports.get(name), "connection_serial", 0) if name is not None else 0
+
     def known_signal(self, name: str | None) -> int | None:
         known = self._ka_signal.get(name) if name is not None else None
-        serial = getattr(self.transports.get(name), "connection_serial", 0) if name is not None else 0
-        return known[1] if known is not None and known[0] == serial else None
+        return known[1] if known is not None and known[0] == self._serial(name) else None
+
+    def config_due(self, name: str | None, cycle: int) -> bool:
+        """Whether ``name``'s poll of ``cycle`` reads the DRBD configuration: on the first poll of each
+        connection (and until one reading succeeds), then every :data:`catalog.DRBD_CONFIG_EVERY` cycles."""
+        read = self._config_read.get(name) if name is not None else None
+        if read is None or read[0] != self._serial(name):
+            return True
+        return cycle - read[1] >= catalog.DRBD_CONFIG_EVERY
 
     def script_for(self, nonce: str, cycle: int = 0, node: str | None = None) -> str:
         """The batched script of one node's cycle (slow probes every ``health_every`` cycles).
 
-        For a known ``node``: without the probes its live streams deliver, and
-        with keepalived's signal number once learnt on this connection.
+        For a known ``node``: without the probes its live streams deliver, with keepalived's signal
+        number once learnt on this connection, and with the DRBD configuration only when it is due.
         """
         every = self.config.services.dag_processor.health_every
-        probes = catalog.poll_probes(self.config, include_slow=cycle % every == 0)
+        probes = catalog.poll_probes(self.config, include_slow=cycle % every == 0,
+                                     include_config=self.config_due(node, cycle))
         if node is not None and self.streams is not None:
             skip = self.streams.skip_probes(node)
             probes = [p for p in probes if p.name not in skip]
@@ -154,9 +167,11 @@ class ClusterPoller:
                                         previous=previous)
             else:
                 self._learn_signal(name, sections)
+                if (conf := sections.get(catalog.DRBD_CONFIG)) is not None and conf.ok:
+                    self._config_read[name] = (self._serial(name), cycle)
                 node = build_node_snapshot(name, sections, self.config, polled_at=time.time(), latency=latency)
                 prev_answer = previous if previous is not None and previous.reachable else None
-                node = rate_node(carry_dag_health(node, previous), prev_answer)
+                node = rate_node(carry_between_reads(node, previous), prev_answer)
         if self.streams is not None:
             node = self.streams.merge_poll(name, node, started)
         self.latest[name] = node
@@ -164,7 +179,7 @@ class ClusterPoller:
 
     def _learn_signal(self, name: str, sections: dict) -> None:
         """Keep keepalived's signal number for this connection; forget it when the dump failed."""
-        serial = getattr(self.transports.get(name), "connection_serial", 0)
+        serial = self._serial(name)
         learnt = parse_signum(sections.pop(KEEPALIVED_SIGNUM, None))
         if learnt is not None:
             self._ka_signal[name] = (serial, learnt)

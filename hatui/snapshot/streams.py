@@ -216,6 +216,15 @@ class ClusterStreams:
                 continue  # statistics only: in the model, shown with the next redraw
             self._tell(name, frozenset(kinds))
 
+    def add_listener(self, listener: Callable[[str, frozenset[str]], None]) -> None:
+        """``listener(node, kinds)`` is told of every change shown (until :meth:`remove_listener`)."""
+        self.listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[str, frozenset[str]], None]) -> None:
+        """No more changes for ``listener`` (one never added, or already removed: nothing happens)."""
+        if listener in self.listeners:
+            self.listeners.remove(listener)
+
     def _tell(self, name: str, kinds: frozenset[str]) -> None:
         for listener in list(self.listeners):
             listener(name, kinds)

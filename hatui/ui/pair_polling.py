@@ -76,7 +76,7 @@ class PairPolling:
     def loops(self) -> list[tuple[str, Coroutine[Any, Any, None]]]:
         """(name, coroutine) of each loop to run: one per node for a ClusterPoller, else one."""
         if isinstance(self.poller, ClusterPoller):
-            self.poller.start_streams().listeners.append(self._streamed)
+            self.poller.start_streams().add_listener(self._streamed)
             return [(f"poller-{name}", self._loop(name)) for name in self.poller.node_names]
         return [("poller", self._loop(None))]
 
@@ -95,8 +95,11 @@ class PairPolling:
         self.wake()
 
     def stop(self) -> None:
-        """No more polls, nothing more shown (the app cancels the loops' workers too)."""
+        """No more polls, nothing more shown (the app cancels the loops' workers too); the streams
+        forget this polling's listener (the fleet console makes one per visit of a pair's screen)."""
         self.stopped = True
+        if isinstance(self.poller, ClusterPoller) and self.poller.streams is not None:
+            self.poller.streams.remove_listener(self._streamed)
         self.wake()
 
     async def _loop(self, node: str | None) -> None:

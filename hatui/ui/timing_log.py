@@ -73,7 +73,7 @@ class TimingLog(Vertical):
         The live sources' rows with the same identity replace them (the journal replays its lines)."""
         self.opened = opened
         self.entries[:0] = rows
-        self._redraw()
+        self._redraw(full=True)
 
     def _cells(self, row: TimingRow) -> tuple[object, ...]:
         t_plus = f"{row.t_plus:.1f} s" if row.t_plus is not None else ""
@@ -105,16 +105,24 @@ class TimingLog(Vertical):
             self.entries[same] = row
         self._redraw()
 
-    def _redraw(self) -> None:
+    def _redraw(self, *, full: bool = False) -> None:
+        """Show the stories of every entry. Rows only added at the end (the usual case: a new step) are
+        appended; any other change (a step that ended, a fold, the past, the wrap) rebuilds the table.
+        Appending keeps a row's cost independent of the table's length: DataTable measures new rows only,
+        and a rebuild measures all of them (up to :data:`MAX_ENTRIES`)."""
         if len(self.entries) > MAX_ENTRIES:
             del self.entries[:-MAX_ENTRIES]
         context, incidents = build_incidents(self.entries)
-        self.rows = story_rows(context, incidents)
+        rows = story_rows(context, incidents)
         table = self.query_one(DataTable)
-        table.clear()
-        for row in self.rows:
+        kept = len(self.rows)
+        if full or rows[:kept] != self.rows:
+            table.clear()
+            kept = 0
+        for row in rows[kept:]:
             wrap = self.wrap_notes and len(row.note) > NOTE_WIDTH
             table.add_row(*self._cells(row), height=None if wrap else 1)
+        self.rows = rows
         self.follow()
 
     def follow(self) -> None:
@@ -125,7 +133,7 @@ class TimingLog(Vertical):
         """Wrap long notes inside their row (when the pane is wide enough to show the note column)."""
         if wrap != self.wrap_notes:
             self.wrap_notes = wrap
-            self._redraw()
+            self._redraw(full=True)
 
     def set_status(self, text: str | None) -> None:
         """The running action's one-line status (None hides it)."""

@@ -1,0 +1,39 @@
+"""The timing log appends a new step's rows instead of rebuilding its table; any other change rebuilds it."""
+
+from __future__ import annotations
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable
+
+from hatui.timelines.incident import Source
+from hatui.timelines.trackers import TimingRow
+from hatui.ui.timing_log import TimingLog
+
+
+class Host(App):
+    def compose(self) -> ComposeResult:
+        yield TimingLog()
+
+
+def shown(log: TimingLog) -> list[str]:
+    table = log.query_one(DataTable)
+    return [str(table.get_row_at(i)[4]) for i in range(table.row_count)]
+
+
+@pytest.mark.asyncio
+async def test_new_rows_are_appended_and_a_replaced_row_rebuilds():
+    async with Host().run_test() as pilot:
+        log = pilot.app.query_one(TimingLog)
+        log.add_rows([TimingRow("demote", "vm2", 100.0, source=Source.JOURNAL, key="a")])
+        table = log.query_one(DataTable)
+        first_keys = list(table.rows)
+        before = shown(log)
+        log.add_rows([TimingRow("promote", "vm12", 101.0, source=Source.JOURNAL, key="b")])
+        assert list(table.rows)[:len(first_keys)] == first_keys, "the rows already shown are kept"
+        assert shown(log)[:len(before)] == before and "promote" in shown(log)
+        assert shown(log) == [str(r.step) for r in log.rows]
+
+        log.put("b", TimingRow("promote (done)", "vm12", 101.0, source=Source.JOURNAL))
+        assert "promote (done)" in shown(log) and "promote" not in shown(log)
+        assert shown(log) == [str(r.step) for r in log.rows], "a replaced row: the table is rebuilt"
