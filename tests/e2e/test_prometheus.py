@@ -27,8 +27,9 @@ import pytest_asyncio
 
 from tests.e2e.conftest import run_cli
 from tests.e2e.test_serve import Serve
+from tests import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 RULES = ROOT / "scripts" / "prometheus"
 
 

@@ -25,8 +25,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from hatui.actions.audit import AuditLog
 from hatui.demo.fleet import start_fleet
 from tests.e2e.conftest import run_cli
+from tests import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 DASHBOARD = ROOT / "scripts" / "prometheus" / "grafana-dashboard.json"
 TIME_SCALE = 4.0
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
 
 import pytest
 from textual.widgets import Input
 
 from tests.functional.test_fleet_console import make_fleet_app, polled
+from tests import REPO
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = REPO / "README.md"
 
 SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,9 @@ from hatui.ui.plan_screen import PlanScreen
 from tests.functional import scenarios as sc
 from tests.functional.conftest import make_app, screen_text
 from tests.functional.test_snapshots import SCENES
+from tests import REPO
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = REPO / "README.md"
 # Keys the console keeps for navigation and dialogs (hatui.config.FIXED_KEYS), as the table writes them.
 FIXED = {"↑↓", "j k", "←→", "h", "tab", "shift+tab", "enter", "space", "esc", "ctrl+p"}
 

@@ -24,6 +24,14 @@ from hatui.lab.host.netns import LabError
 pytestmark = pytest.mark.lab
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """Every test in this folder is a lab test (root, namespaces): ``-m "not lab"`` leaves them all out."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.lab)
+
+
 def _why_no_lab() -> str | None:
     if sys.platform != "linux":
         return "the lab needs Linux"

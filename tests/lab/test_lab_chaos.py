@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from tests import REPO
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 KINDS = ("partition-active,partition-standby,cut-then-crash-active,crash-during-resync,failover-hang,failover-drop,"
          "keepalived-both,vrrp-and-cut,service-crash-loop,hang-active,crash-standby")
 

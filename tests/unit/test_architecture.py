@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 import hatui
+from tests import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 # Every top-level package and module but the console, found rather than listed.
 NOT_CONSOLE = sorted(m.name for m in pkgutil.iter_modules(hatui.__path__, "hatui.") if m.name != "hatui.ui")
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from hatui.actions.audit import AuditLog, read_audit
+from tests import REPO
 
 WRITER = """
 import sys
@@ -36,7 +37,7 @@ def lines_of(path: Path) -> list[str]:
 
 def test_kill_9_mid_write_loop_leaves_valid_jsonl(tmp_path: Path) -> None:
     path = tmp_path / "state" / "audit.jsonl"
-    root = Path(__file__).resolve().parents[2]
+    root = REPO
     for _ in range(3):  # a few kills at different moments
         before = len(lines_of(path)) if path.exists() else 0
         proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], cwd=root)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -14,9 +13,10 @@ from hatui.actions.audit import AuditLog, excerpt, read_audit
 from hatui.actions.lock import STALE_AFTER, LockHeld, LockOwner, NodeLocks
 from hatui.timelines.saved import Timeline, find_timeline, list_timelines, row_from_dict
 from hatui.transport import CommandResult
-from tests.unit.test_actions_support import fake_pair
+from tests.unit.actions.support import fake_pair
+from tests import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 
 
 @pytest.fixture(autouse=True)

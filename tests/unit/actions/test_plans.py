@@ -14,7 +14,7 @@ from hatui.actions.plan import Commands
 from hatui.config import parse_config
 from hatui.states import ConnectionState, Role
 from tests import builders as b
-from tests.unit.test_actions_support import FakeCluster
+from tests.unit.actions.support import FakeCluster
 
 
 def test_failover_order_nodes_and_commands():

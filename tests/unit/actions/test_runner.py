@@ -12,7 +12,7 @@ from hatui.actions.lock import NodeLocks
 from hatui.errors import TransportError
 from hatui.timelines.saved import list_timelines
 from hatui.transport import CommandResult
-from tests.unit.test_actions_support import fake_pair
+from tests.unit.actions.support import fake_pair
 
 
 @pytest.fixture(autouse=True)

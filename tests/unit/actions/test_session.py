@@ -9,7 +9,7 @@ from hatui.actions.outcome import Choice, RunOutcome
 from hatui.actions.plan import PlanError
 from hatui.actions.session import ActionSession, Decision
 from hatui.errors import TransportError
-from tests.unit.test_actions_support import fake_pair
+from tests.unit.actions.support import fake_pair
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,7 @@ from hatui.fleet import load_fleet, pair_config_path
 from hatui.fleet.status import exit_code, failed, summarize, table, worst
 from hatui.states import Severity
 from tests.sim_pair import SimPair
+from tests import REPO
 
 EXAMPLE = importlib.resources.files("hatui").joinpath("config_example.toml").read_text()
 
@@ -175,9 +176,8 @@ def test_pair_option_picks_the_pair_file(tmp_path) -> None:
 
 def test_systemd_unit_runs_serve_with_flags_the_cli_accepts() -> None:
     import shlex
-    from pathlib import Path
 
-    unit = (Path(__file__).resolve().parents[2] / "scripts" / "systemd" / "hatui-serve.service").read_text()
+    unit = (REPO / "scripts" / "systemd" / "hatui-serve.service").read_text()
     settings = dict(line.split("=", 1) for line in unit.splitlines() if "=" in line and not line.startswith("#"))
     assert settings["Type"] == "notify" and "kill -HUP $MAINPID" in settings["ExecReload"]
     argv = shlex.split(settings["ExecStart"])

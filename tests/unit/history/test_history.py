@@ -8,7 +8,6 @@ import stat
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -19,6 +18,7 @@ from hatui.history import store
 from hatui.history.query import line, parse_time
 from hatui.history.recorder import Recorder, audit_pairs
 from tests.sim_pair import SimPair
+from tests import REPO
 
 
 def events(conn, **filters):
@@ -100,7 +100,7 @@ def test_two_processes_write_at_once_without_errors_or_duplicates(tmp_path) -> N
     """What a console and a service do: separate processes, one file, short transactions."""
     db = tmp_path / "h.sqlite"
     store.connect(db).close()
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(db), name], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=env) for name in ("console", "serve")]
     for p in procs:
@@ -161,7 +161,7 @@ def test_query_filters_and_time_words(tmp_path) -> None:
 
 def test_audit_runs_recorded_once_and_attributed_only_when_certain(tmp_path) -> None:
     from hatui.config import parse_config
-    from tests.unit.test_fleet import pair_file
+    from tests.unit.fleet.test_fleet import pair_file
 
     a = parse_config(pair_file("alpha"))
     b = parse_config(pair_file("beta").replace('"vm2"', '"db1"').replace('"vm12"', '"db2"'))

@@ -13,8 +13,9 @@ from hatui.lab.host.chaos_plan import DOWN, KINDS, NODE_DOWN, Expect
 from hatui.lab.host.chaos_report import INVARIANTS, summarize
 from hatui.lab.host.chaos_verdicts import held_locks, judge_action, recover_step, split_brain_victim
 from hatui.lab.host.chaos_watch import HatuiRun, LogScanner, Sample
+from tests import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 
 
 def doc(verdict: str, *findings: tuple[str, str | None], holders=("vm2",), reachable=(True, True)) -> dict:

@@ -17,8 +17,9 @@ import pytest
 from hatui.lab.drbd.api import DrbdApiError, request
 from hatui.lab.node_env import NodeEnv
 from hatui.probes.drbd import parse_drbd_json
+from tests import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 NAMES = ("alpha", "beta")
 BLOCK_KIB = 4096
 PING_TIMEOUT = 1.0  # generous: the machine may be busy with other tests

@@ -1,6 +1,6 @@
 """The lab DRBD emulator's ``drbdsetup events2`` stays open: the dump, then each change, until the reader goes away.
 
-Two daemons on loopback (the fixtures of :mod:`tests.unit.test_lab_drbd`), the
+Two daemons on loopback (the fixtures of :mod:`tests.unit.lab.test_drbd`), the
 front end run as the node's ``drbdsetup`` is.
 """
 
@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from tests.line_reader import LineReader
-from tests.unit.test_lab_drbd import ROOT, Node, conn, pair, wait_for  # noqa: F401 - pair is a fixture
+from tests.unit.lab.test_drbd import ROOT, Node, conn, pair, wait_for  # noqa: F401 - pair is a fixture
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00 ")
 

@@ -29,9 +29,10 @@ from hatui.lab.node_env import NodeEnv, UnitSpec
 from hatui.probes.nfs import parse_exportfs
 from hatui.probes.systemd import parse_systemctl_show
 from hatui.states import UnitActiveState
+from tests import REPO
 
 PY = sys.executable
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 PROPS = "Id,LoadState,ActiveState,SubState,MainPID,ActiveEnterTimestamp"
 NFS, DAG = "nfs-server.service", "airflow-dag-processor.service"
 

@@ -25,7 +25,7 @@ from hatui.timelines.incident import Kind, Outcome, build_incidents
 from hatui.timelines.journal import journal_entries
 from hatui.timelines.trackers import JournalTracker
 from tests import builders as b
-from tests.unit.test_stream_manager import Harness, dump, settle
+from tests.unit.snapshot.test_streams import Harness, dump, settle
 
 TS = "2026-11-29T17:00:0{}.000000+00:00"
 

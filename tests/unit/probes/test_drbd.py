@@ -5,8 +5,6 @@ from __future__ import annotations
 from tests import TEST_FIXTURES
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 

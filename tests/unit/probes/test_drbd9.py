@@ -8,7 +8,7 @@ the JSON and events2 captures are the real ones in tests/fixtures.
 from __future__ import annotations
 
 from tests import TEST_FIXTURES
-from tests.unit.test_parsers_drbd import wrap_like_drbdsetup
+from tests.unit.probes.test_drbd import wrap_like_drbdsetup
 
 from hatui.model.drbd9 import helper_text
 from hatui.probes.drbd import parse_drbd, parse_drbd_json, parse_drbd_status_text, parse_proc_drbd

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from tests import TEST_FIXTURES
-
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from hatui.probes.keepalived import parse_keepalived_data, parse_keepalived_json
 from hatui.states import UnknownState, VrrpState
 
-FIXTURES = TEST_FIXTURES
 
 
-def test_json_backup():
-    report = parse_keepalived_json((FIXTURES / "keepalived-json-backup.json").read_text())
+def test_json_backup(fixtures):
+    report = parse_keepalived_json((fixtures / "keepalived-json-backup.json").read_text())
     assert report.source == "json" and report.error is None
     (vi,) = report.instances
     assert vi.name == "VI_1" and vi.state == VrrpState.BACKUP and vi.interface == "ha2"
@@ -27,8 +22,8 @@ def test_json_backup():
     assert (vi.become_master, vi.release_master, vi.nopreempt) == (1, 1, False)
 
 
-def test_json_master():
-    (vi,) = parse_keepalived_json((FIXTURES / "keepalived-json-master.json").read_text()).instances
+def test_json_master(fixtures):
+    (vi,) = parse_keepalived_json((fixtures / "keepalived-json-master.json").read_text()).instances
     assert vi.state == VrrpState.MASTER and vi.interface == "ha1"
     assert (vi.base_priority, vi.effective_priority) == (110, 110)
     assert vi.master_priority == 0  # a master does not record an advertising master
@@ -54,8 +49,8 @@ def test_not_json_is_unavailable(text):
         assert report.error == text
 
 
-def test_data_text_backup():
-    report = parse_keepalived_data((FIXTURES / "keepalived-data-backup.txt").read_text())
+def test_data_text_backup(fixtures):
+    report = parse_keepalived_data((fixtures / "keepalived-data-backup.txt").read_text())
     assert report.source == "data-text"
     (vi,) = report.instances
     assert vi.name == "VI_1" and vi.state == VrrpState.BACKUP
@@ -66,8 +61,8 @@ def test_data_text_backup():
     assert vi.nopreempt is False and vi.become_master is None
 
 
-def test_data_text_excerpt():
-    (vi,) = parse_keepalived_data((FIXTURES / "keepalived-data-excerpt.txt").read_text()).instances
+def test_data_text_excerpt(fixtures):
+    (vi,) = parse_keepalived_data((fixtures / "keepalived-data-excerpt.txt").read_text()).instances
     assert vi.state == VrrpState.BACKUP and vi.master_priority == 240 and vi.interface is None
 
 

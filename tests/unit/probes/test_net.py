@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from tests import TEST_FIXTURES
-
 import json
-import os
-from pathlib import Path
 
 from hatui.probes.net import interfaces_holding, parse_ip_addr
 from hatui.probes.records import IpReport
 
-FIXTURES = TEST_FIXTURES
 
 
-def test_fixture_vip_on_eth0():
-    report = parse_ip_addr((FIXTURES / "ip-j-addr-vip.json").read_text())
+def test_fixture_vip_on_eth0(fixtures):
+    report = parse_ip_addr((fixtures / "ip-j-addr-vip.json").read_text())
     assert report.error is None
     (eth0,) = report.interfaces
     assert eth0.name == "eth0" and eth0.operstate == "UP"

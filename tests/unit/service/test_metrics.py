@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -13,8 +12,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hatui.service.metrics import DEFS, FleetCollector, snapshot_samples
 from tests.sim_pair import SimPair
+from tests import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 
 
 def scrape(pairs, actions=None) -> dict[str, list]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from tests import TEST_FIXTURES
 
 import json
-import os
 import shutil
 import subprocess
 import sys

@@ -11,7 +11,7 @@ import pytest_asyncio
 
 from hatui.errors import FailureKind, TransportError
 from hatui.transport import StreamEnded
-from tests.unit.test_transport import Node, _Server, new_key, no_personal_ssh  # noqa: F401 - the fixture
+from tests.unit.transport.test_transport import Node, _Server, new_key, no_personal_ssh  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.asyncio
 
