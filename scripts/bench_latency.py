@@ -80,7 +80,7 @@ class PollOnly(ClusterPoller):
     """The poller as it was before streams: no stream is started."""
 
     def start_streams(self, **options: object) -> SimpleNamespace:  # type: ignore[override]
-        return SimpleNamespace(listeners=[])
+        return SimpleNamespace(add_listener=lambda listener: None, remove_listener=lambda listener: None)
 
 
 class Pair:
@@ -117,7 +117,10 @@ class Pair:
             return
         prefix = self.config.cluster.prefix_words
         res = self.config.drbd[0].resource
-        await self.nodes[active].run(shlex.join([*prefix, "drbdadm", "invalidate-remote", res]), timeout=5)
+        result = await self.nodes[active].run(shlex.join([*prefix, "drbdadm", "invalidate-remote", res]), timeout=5)
+        if not result.ok:
+            raise SystemExit(f"{active}: drbdadm invalidate-remote {res} failed: "
+                             f"{(result.stderr or result.stdout).strip()[:200]}")
 
     async def journal_ts(self, node: str, step: str, after: float, timeout: float = 30.0) -> float:
         """The time stamp of ``node``'s first journal ``step`` after ``after`` (wall clock)."""
@@ -215,6 +218,7 @@ async def measure(app: WatchedApp, pair: Pair, samples: int) -> dict[str, list[f
         out["role"].append(seen_primary - await pair.journal_ts(peer, "promote", sent))
         await pair.fault("start-keepalived", active)
         await until(app, lambda: "BACKUP" in region_text(app, stack(app, active)))
+        active = peer  # the takeover moved the Primary (the lab's resync must start there)
         # link: cut, then healed (and its resync, if any, over) before the next kind.
         await asyncio.sleep(0.3)
         changed = await pair.watch(active, link_lost)

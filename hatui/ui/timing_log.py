@@ -51,6 +51,7 @@ class TimingLog(Vertical):
         self.border_title = "Timing"
         self.entries: list[TimingRow] = []
         self.rows: list[TimingRow] = []  # what the table shows: headers and story rows, in order
+        self._row_keys: list = []  # the table's key of each of those rows
         self.wrap_notes = True  # off when the pane is too narrow to show the note column anyway
         self.opened: float | None = None  # rows before this are the past (add_past): dimmed
 
@@ -106,22 +107,30 @@ class TimingLog(Vertical):
         self._redraw()
 
     def _redraw(self, *, full: bool = False) -> None:
-        """Show the stories of every entry. Rows only added at the end (the usual case: a new step) are
-        appended; any other change (a step that ended, a fold, the past, the wrap) rebuilds the table.
-        Appending keeps a row's cost independent of the table's length: DataTable measures new rows only,
-        and a rebuild measures all of them (up to :data:`MAX_ENTRIES`)."""
+        """Show the stories of every entry, touching only the table's rows from the first one that
+        changed: a new step appends, a step that ended or an incident that closed (its header) redraws
+        that incident's rows. A row then costs about the same in a long table as in a short one
+        (DataTable measures the rows added, a rebuild measures all of them, up to :data:`MAX_ENTRIES`).
+        ``full`` rebuilds the table (the past or the wrap changed how every row is drawn)."""
         if len(self.entries) > MAX_ENTRIES:
             del self.entries[:-MAX_ENTRIES]
         context, incidents = build_incidents(self.entries)
         rows = story_rows(context, incidents)
         table = self.query_one(DataTable)
-        kept = len(self.rows)
-        if full or rows[:kept] != self.rows:
+        same = 0
+        if not full:
+            limit = min(len(rows), len(self.rows))
+            while same < limit and rows[same] == self.rows[same]:
+                same += 1
+        if same == 0 and self._row_keys:
             table.clear()
-            kept = 0
-        for row in rows[kept:]:
+            self._row_keys = []
+        for key in self._row_keys[same:]:
+            table.remove_row(key)
+        del self._row_keys[same:]
+        for row in rows[same:]:
             wrap = self.wrap_notes and len(row.note) > NOTE_WIDTH
-            table.add_row(*self._cells(row), height=None if wrap else 1)
+            self._row_keys.append(table.add_row(*self._cells(row), height=None if wrap else 1))
         self.rows = rows
         self.follow()
 
