@@ -11,8 +11,8 @@ pair's screen) owns one and says what a snapshot or a failure means on screen th
 callbacks; the action runner polls through :meth:`PairPolling.poll`, one whole-pair poll
 at a time with the loops (``lock``), and the action controller holds the loops back while
 the runner works (:meth:`hold`, :meth:`release`: at once, not a message later). ``stop()``
-ends the loops and mutes the callbacks, so a loop left over from an earlier visit shows
-nothing. No Textual here: the app runs :meth:`loops` as its workers.
+ends the loops, mutes the callbacks and takes its listener off the streams, so a loop left
+over from an earlier visit shows nothing and no listener piles up. No Textual here: the app runs :meth:`loops` as its workers.
 """
 
 from __future__ import annotations
