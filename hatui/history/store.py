@@ -81,7 +81,7 @@ def connect(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Con
     path = Path(path)
     if not path.exists():
         if not create:
-            raise FileNotFoundError(2, "no history yet (hatui serve records it)", str(path))
+            raise FileNotFoundError(2, "no history yet (hatui serve and the console record it)", str(path))
         fd, _ = paths.open_private(path, os.O_RDWR)  # 0600 in a 0700 folder; SQLite copies the mode to -wal/-shm
         os.close(fd)
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
