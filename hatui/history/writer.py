@@ -37,7 +37,6 @@ class HistoryWriter:
         self._pending = 0
         self._said: set[str] = set()
         self.on_error = on_error
-        self.errors = 0
         # Opened in the worker: a bad path fails here, at start, as one clear line.
         self.conn = self._pool.submit(store.connect, self.path).result()
         self.recorder = Recorder(self.conn, source)
@@ -45,21 +44,17 @@ class HistoryWriter:
     def _submit(self, fn: Callable[..., object], *args: object) -> None:
         with self._lock:
             if self._pending >= MAX_PENDING:
-                self._failed()
+                self.on_error()
                 return
             self._pending += 1
         self._pool.submit(fn, *args).add_done_callback(self._done)
-
-    def _failed(self) -> None:
-        self.errors += 1
-        self.on_error()
 
     def _done(self, future: Future) -> None:
         with self._lock:
             self._pending -= 1
         exc = future.exception()
         if exc is not None:
-            self._failed()
+            self.on_error()
             text = f"{type(exc).__name__}: {exc}"
             if text not in self._said:  # each kind of failure once, not every poll
                 self._said.add(text)

@@ -29,9 +29,8 @@ KEEP_DAYS, MAX_MB = 30.0, 200.0  # as `hatui serve`'s defaults: the bounds are t
 class ConsoleHistory:
     """Reads a pair's past for the panes; records snapshots and action runs once :meth:`start` opened the file."""
 
-    def __init__(self, path: Path, *, record: bool = True, say: Callable[[str], None] = print) -> None:
+    def __init__(self, path: Path, *, say: Callable[[str], None] = print) -> None:
         self.path = path
-        self.record_enabled = record
         self._say = say  # one line about a failure; called from a thread (the app's call_from_thread)
         self.writer: HistoryWriter | None = None
         self._started = False
@@ -48,7 +47,7 @@ class ConsoleHistory:
 
     async def start(self) -> None:
         """Open the file for writing (in a thread) and prune it to its bounds; a failure is said once."""
-        if not self.record_enabled or self._started:
+        if self._started:
             return
         self._started = True
         try:
