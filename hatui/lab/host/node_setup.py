@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hatui.lab.host import netns, topology
-from hatui.lab.node_env import NodeEnv, UnitSpec
+from hatui.lab.node_env import RUN_DIR, NodeEnv, UnitSpec
 
 DISK_MIB = 256  # a sparse image: the host's disk holds only what is written
 BYTES_PER_INODE = 2048  # the emulator keeps a file per block key: a 120-round chaos run writes ~20k of them
@@ -60,6 +60,9 @@ WRAPPERS = {
     "mount": "hatui.lab.node.mount_cmd mount",
     "umount": "hatui.lab.node.mount_cmd umount",
 }
+# The stand-ins whose read-only calls the node's resident answerer takes (hatui.lab.node.answerer): the ones
+# the poll runs every cycle. mount/umount always run their program.
+ANSWERED = ("drbdadm", "drbdsetup", "systemctl", "exportfs")
 
 
 def host_paths() -> list[str]:
@@ -103,14 +106,21 @@ def kept_paths(target: str) -> list[str]:
 def write_wrappers(bin_dir: Path) -> None:
     """The node's stand-in commands: small sh wrappers around this Python's modules.
 
-    hatui runs several of them in every poll, so they start Python without
-    ``site`` (-S: no site-packages scan, ~10 ms less each) with hatui's own folder
-    on the path; they need nothing beyond the standard library and ``hatui.lab``.
+    hatui runs several of them in every poll. The :data:`ANSWERED` ones first offer the call to the
+    node's resident answerer (one ``nc -U``; :mod:`hatui.lab.node.answerer` says which calls it takes
+    and why) and print its answer; any other call, or no answer, starts the program: Python without
+    ``site`` (-S: no site-packages scan, ~10 ms less each) with hatui's own folder on the path (they need
+    nothing beyond the standard library and ``hatui.lab``).
     """
     bin_dir.mkdir(parents=True, exist_ok=True)
     for name, module in WRAPPERS.items():
         path = bin_dir / name
-        path.write_text(f"#!/bin/sh\n# hatui lab stand-in for {name}\n"
+        ask = ""
+        if name in ANSWERED:
+            ask = (f"_a=$(printf '%s\\0' {name} \"$@\" | nc -N -w 3 -U \"${{HATUI_LAB_RUN:-{RUN_DIR}}}/answer.sock\""
+                   " 2>/dev/null)\n"
+                   "case $_a in *'# hatui-answer') eval \"$_a\" ;; esac\n")
+        path.write_text(f"#!/bin/sh\n# hatui lab stand-in for {name}\n{ask}"
                         f"PYTHONPATH={shlex.quote(HATUI_ROOT)} exec {PY} -S -m {module} \"$@\"\n")
         path.chmod(0o755)
 
@@ -254,6 +264,7 @@ def reboot_cleanup(files: NodeFiles) -> None:
     netns.node_run(files.name, ["sh", "-c", f"! mountpoint -q {MOUNT_POINT} || /usr/bin/umount -l {MOUNT_POINT}"],
                    check=False)
     for sub in ("hatui-lab/units", "hatui-lab/nfs.ready", "hatui-lab/dag.ready", "hatui-lab/drbd.sock",
+                "hatui-lab/answer.sock",
                 "hatui-lab/nfs-exports", "hatui-kit"):  # hatui-kit: the node kit's takeover marker
         path = files.sub("run") / sub
         if path.is_dir():
@@ -277,6 +288,9 @@ def boot(files: NodeFiles, *, start_keepalived: bool = True) -> None:
     except netns.LabError:
         raise netns.LabError(f"{name}: the DRBD emulator did not start: {last_line(files.log('drbd.log'))} "
                              f"(see {files.log('drbd.log')})") from None
+    # The answerer of the poll's read-only stand-in calls (hatui.lab.node.answerer); until it listens the
+    # stand-ins start their Python programs, so nothing waits for it.
+    netns.node_spawn(name, [PY, "-m", "hatui.lab.node.answerer"], log=files.log("answerer.log"))
     netns.node_spawn(name, ["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/hatui-lab/sshd_config"], log=files.log("sshd.log"))
     wait_for(lambda: (files.sub("run") / "sshd.pid").exists(), 10, f"{name}: sshd did not start "
              f"(see {files.log('sshd.log')})")

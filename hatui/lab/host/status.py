@@ -10,6 +10,7 @@ from hatui.lab.host.faults import BLACKHOLE_MAC
 from hatui.lab.host.lab import NAMES, Lab
 
 PROGRAMS = {"sshd": "sshd", "keepalived": "keepalived", "drbd": "hatui.lab.drbd.daemon",
+            "answerer": "hatui.lab.node.answerer",
             "nfs": "hatui.lab.node.nfs_standin", "dag": "hatui.lab.node.dag_standin"}
 
 

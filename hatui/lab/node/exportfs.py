@@ -29,25 +29,39 @@ def served_exports(env: NodeEnv) -> tuple[str, ...]:
     return tuple(env.exports)
 
 
+def _flags(args: list[str]) -> str:
+    return "".join(a.lstrip("-") for a in args if a.startswith("-") and not a.startswith("--"))
+
+
+def lists(args: list[str]) -> bool:
+    """``args`` ask for the export table (``-v`` or no option) rather than changing it."""
+    return not args or "v" in _flags(args)
+
+
+def run(env: NodeEnv, args: list[str]) -> tuple[str, str, int]:
+    """What ``exportfs ARGS`` prints: (stdout, stderr, exit code)."""
+    if lists(args):
+        paths = served_exports(env)
+        if "v" in _flags(args):
+            return tool_text.exportfs_v(paths), "", 0
+        out = []
+        for p in paths:  # nfs-utils dump(): a path over 14 columns puts the client on its own line
+            sep = "\n\t\t" if len(p) > 14 else "\t"
+            out.append(f"{p:<14}{sep}<world>\n")
+        return "".join(out), "", 0
+    flags = _flags(args)
+    if set(flags) <= set("arufs") and flags:
+        return "", "", 0
+    return "", (f"exportfs: invalid option -- '{args[0]}'\n"
+                "usage: exportfs [-adfhioruvs] [host:/path]\n"), 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point (see the module docstring)."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    env = load_node_env()
-    flags = "".join(a.lstrip("-") for a in args if a.startswith("-") and not a.startswith("--"))
-    if not args or "v" in flags:
-        paths = served_exports(env)
-        if "v" in flags:
-            sys.stdout.write(tool_text.exportfs_v(paths))
-        else:
-            for p in paths:  # nfs-utils dump(): a path over 14 columns puts the client on its own line
-                sep = "\n\t\t" if len(p) > 14 else "\t"
-                sys.stdout.write(f"{p:<14}{sep}<world>\n")
-        return 0
-    if set(flags) <= set("arufs") and flags:
-        return 0
-    sys.stderr.write(f"exportfs: invalid option -- '{args[0]}'\n"
-                     "usage: exportfs [-adfhioruvs] [host:/path]\n")
-    return 1
+    out, err, rc = run(load_node_env(), list(sys.argv[1:] if argv is None else argv))
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    return rc
 
 
 if __name__ == "__main__":
