@@ -16,7 +16,7 @@ output can forge a section boundary::
 
 The probes run concurrently: ``_h`` starts each in a background job writing to
 its own file in a ``mktemp -d`` folder, and ``_done`` waits for them all and
-prints the files in probe order (the folder is removed on exit). A poll then
+prints the files in probe order with one ``cat`` (the folder is removed on exit). A poll then
 costs about as much as its slowest probe, not the sum of all of them. Where
 ``mktemp`` fails (no writable /tmp), ``_h`` runs each probe in turn instead.
 
@@ -61,8 +61,9 @@ _h() {{
 }}
 _done() {{
   [ -n "$_D" ] || return 0
-  wait; _j=1
-  while [ "$_j" -le "$_i" ]; do cat "$_D/$_j"; _j=$((_j+1)); done
+  wait; _j=1; set --
+  while [ "$_j" -le "$_i" ]; do set -- "$@" "$_D/$_j"; _j=$((_j+1)); done
+  [ "$#" -eq 0 ] || cat "$@"
 }}
 _ka_json() {{
   _pid=$($_P cat {pid_file} 2>/dev/null) || {{ echo "keepalived pid file "{pid_file}" not readable"; return 3; }}
