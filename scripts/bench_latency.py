@@ -201,6 +201,12 @@ async def until(app: WatchedApp, predicate, timeout: float = 60.0) -> float:
         await asyncio.sleep(0.005)
 
 
+def watching(app: WatchedApp, predicate) -> asyncio.Task[float]:
+    """:func:`until` as a task started now, before the change is made (it must not hold yet)."""
+    assert not predicate(), "the change is already on screen before it was made"
+    return asyncio.ensure_future(until(app, predicate))
+
+
 async def measure(app: WatchedApp, pair: Pair, samples: int) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {k: [] for k in KINDS}
     link = app.main.query_one(ReplicationLink)
@@ -209,10 +215,12 @@ async def measure(app: WatchedApp, pair: Pair, samples: int) -> dict[str, list[f
         active = app.snapshot.active_nodes[0]
         peer = next(n for n in pair.config.node_names if n != active)
         # vrrp and role: keepalived stops on the active node, the kit takes over on the peer.
+        # Watching starts before the fault is sent: `lab fault` returns only once keepalived stopped,
+        # and the takeover runs meanwhile (watching after it returned measured the fault command).
+        master_seen = watching(app, lambda: "MASTER" in region_text(app, stack(app, peer)))
+        primary_seen = watching(app, lambda: "Primary" in region_text(app, stack(app, peer)))
         sent = time.time()
         await pair.fault("stop-keepalived", active)
-        master_seen = until(app, lambda: "MASTER" in region_text(app, stack(app, peer)))
-        primary_seen = until(app, lambda: "Primary" in region_text(app, stack(app, peer)))
         seen_master, seen_primary = await asyncio.gather(master_seen, primary_seen)
         out["vrrp"].append(seen_master - await pair.journal_ts(peer, "vip", sent))
         out["role"].append(seen_primary - await pair.journal_ts(peer, "promote", sent))
@@ -222,16 +230,19 @@ async def measure(app: WatchedApp, pair: Pair, samples: int) -> dict[str, list[f
         # link: cut, then healed (and its resync, if any, over) before the next kind.
         await asyncio.sleep(0.3)
         changed = await pair.watch(active, link_lost)
+        seen_task = watching(app, lambda: "Connected  Established" not in region_text(app, link))
         await pair.fault("cut-link")
-        seen = await until(app, lambda: "Connected  Established" not in region_text(app, link))
+        seen = await seen_task
         out["link"].append(seen - await changed)
         await pair.fault("heal-link")
         await until(app, lambda: "Connected  Established" in region_text(app, link))
-        # resync: its start and its end as the node saw them.
+        # resync: its start and its end as the node saw them (after the heal's own resync, if any, ended).
+        await until(app, lambda: "Sync" not in region_text(app, link))
         await asyncio.sleep(0.3)
         changed = await pair.watch(active, syncing)
+        seen_task = watching(app, lambda: "Sync" in region_text(app, link))
         await pair.start_resync(active)  # on the Primary: a Primary never becomes SyncTarget
-        seen = await until(app, lambda: "Sync" in region_text(app, link))
+        seen = await seen_task
         out["resync-start"].append(seen - await changed)
         ended = await pair.watch(active, lambda report: not syncing(report))
         seen = await until(app, lambda: "Sync" not in region_text(app, link))
@@ -285,6 +296,8 @@ def print_table(results: dict[str, dict], interval: float, samples: int) -> None
         ok = b and statistics.quantiles(b, n=20)[18] <= TARGET_P95 if len(b) > 1 else bool(b) and b[0] <= TARGET_P95
         print(f"{kind:<14}{pct(a, .5):>12}{pct(a, .95):>7}{pct(b, .5):>15}{pct(b, .95):>7}   {'met' if ok else 'NOT met'}")
     print(f"{'CPU at rest':<14}{poll['cpu']:>11.2f}%{'':>7}{live['cpu']:>14.2f}%")
+    for kind in KINDS:  # every sample: with a few of them a p95 is the worst one or two
+        print(f"streaming {kind} samples, ms: {' '.join(f'{v * 1000:.0f}' for v in sorted(live['latencies'][kind]))}")
     print(f"streams (streaming run): {json.dumps(live['streams'])}")
 
 

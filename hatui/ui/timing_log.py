@@ -15,6 +15,7 @@ running now.
 from __future__ import annotations
 
 import dataclasses
+import time
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -29,6 +30,11 @@ from hatui.timelines.trackers import TimingRow
 COLUMNS = ("time", "T+", "budget", "node", "step", "note")
 NOTE_WIDTH = 40  # a longer note wraps inside its row, so the pane's width stays what its columns need
 MAX_ENTRIES = 2000
+# The table follows its entries after the screen's next refresh and at most this often: rebuilding the
+# stories of a long incident costs tens of milliseconds, and during a takeover rows come in bursts
+# (every kit step, every poll) while the node stacks, which must show each change at once, wait on
+# the same event loop. ``rows`` is always current; only the table lags, by at most this much.
+REDRAW_EVERY = 0.25
 
 
 def _budget(row: TimingRow, theme) -> Text:
@@ -50,8 +56,11 @@ class TimingLog(Vertical):
         super().__init__(**kwargs)
         self.border_title = "Timing"
         self.entries: list[TimingRow] = []
-        self.rows: list[TimingRow] = []  # what the table shows: headers and story rows, in order
+        self._shown: list[TimingRow] = []  # what the table shows: headers and story rows, in order
         self._row_keys: list = []  # the table's key of each of those rows
+        self._stories: list[TimingRow] | None = None  # the story rows of ``entries`` (None: not made yet)
+        self._pending = False  # a redraw of the table is scheduled
+        self._drawn_at = -REDRAW_EVERY  # monotonic time of the last redraw
         self.wrap_notes = True  # off when the pane is too narrow to show the note column anyway
         self.opened: float | None = None  # rows before this are the past (add_past): dimmed
 
@@ -74,6 +83,7 @@ class TimingLog(Vertical):
         The live sources' rows with the same identity replace them (the journal replays its lines)."""
         self.opened = opened
         self.entries[:0] = rows
+        self._stories = None
         self._redraw(full=True)
 
     def _cells(self, row: TimingRow) -> tuple[object, ...]:
@@ -93,7 +103,32 @@ class TimingLog(Vertical):
             if row.source is Source.ACTION and row.cue is Cue.NONE and not row.key:
                 row = dataclasses.replace(row, cue=Cue.ACTION_END, key=f"end:{row.start}")
             self.entries.append(row)
-        self._redraw()
+        self._changed()
+
+    @property
+    def rows(self) -> list[TimingRow]:
+        """The story rows of every entry, headers included, in order (the table shows them soon after)."""
+        if self._stories is None:
+            self._stories = story_rows(*build_incidents(self.entries))
+        return self._stories
+
+    def _changed(self) -> None:
+        """The entries changed: redraw the table after the next screen refresh, at most every REDRAW_EVERY."""
+        if len(self.entries) > MAX_ENTRIES:
+            del self.entries[:-MAX_ENTRIES]
+        self._stories = None
+        if self._pending:
+            return
+        self._pending = True
+        wait = self._drawn_at + REDRAW_EVERY - time.monotonic()
+        if wait > 0:
+            self.set_timer(wait, self._flush)
+        else:
+            self.call_after_refresh(self._flush)
+
+    def _flush(self) -> None:
+        if self._pending and self.is_mounted:
+            self._redraw()
 
     def put(self, key: str, row: TimingRow) -> None:
         """Add the row under ``key``, or replace the row already there (a step that ended)."""
@@ -104,7 +139,7 @@ class TimingLog(Vertical):
             self.entries.append(row)
         else:
             self.entries[same] = row
-        self._redraw()
+        self._changed()
 
     def _redraw(self, *, full: bool = False) -> None:
         """Show the stories of every entry, touching only the table's rows from the first one that
@@ -112,15 +147,13 @@ class TimingLog(Vertical):
         that incident's rows. A row then costs about the same in a long table as in a short one
         (DataTable measures the rows added, a rebuild measures all of them, up to :data:`MAX_ENTRIES`).
         ``full`` rebuilds the table (the past or the wrap changed how every row is drawn)."""
-        if len(self.entries) > MAX_ENTRIES:
-            del self.entries[:-MAX_ENTRIES]
-        context, incidents = build_incidents(self.entries)
-        rows = story_rows(context, incidents)
+        self._pending, self._drawn_at = False, time.monotonic()
+        rows = self.rows
         table = self.query_one(DataTable)
         same = 0
         if not full:
-            limit = min(len(rows), len(self.rows))
-            while same < limit and rows[same] == self.rows[same]:
+            limit = min(len(rows), len(self._shown))
+            while same < limit and rows[same] == self._shown[same]:
                 same += 1
         if same == 0 and self._row_keys:
             table.clear()
@@ -131,11 +164,18 @@ class TimingLog(Vertical):
         for row in rows[same:]:
             wrap = self.wrap_notes and len(row.note) > NOTE_WIDTH
             self._row_keys.append(table.add_row(*self._cells(row), height=None if wrap else 1))
-        self.rows = rows
+        self._shown = rows
         self.follow()
 
+    @property
+    def drawn(self) -> bool:
+        """The table shows every row (no redraw is waiting)."""
+        return not self._pending
+
     def follow(self) -> None:
-        """Scroll to the newest row (once the table has its size)."""
+        """Scroll to the newest row (once the table has its size); a redraw that waits is done first."""
+        if self._pending and self.is_mounted:
+            self._redraw()
         self.call_after_refresh(self.query_one(DataTable).scroll_end, animate=False)
 
     def set_wrap(self, wrap: bool) -> None:

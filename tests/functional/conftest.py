@@ -59,6 +59,14 @@ _SVG_TEXT = re.compile(r'<text [^>]*?x="([\d.]+)"[^>]*?textLength="([\d.]+)"[^>]
                        r"[^>]*>(.*?)</text>", re.S)
 
 
+async def settled(app, pilot, timeout: float = 5.0) -> None:
+    """Until the timing log's table shows every row (it redraws at most every 0.25 s), then a pause."""
+    deadline = time.monotonic() + timeout
+    while not app.timing_log.drawn and time.monotonic() < deadline:
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
 def screen_text(app) -> str:
     """What is on the terminal right now, as plain text (for assertions): the screen (with any
     dialogs and toasts over it) through Textual's public screenshot, its text placed by cell."""

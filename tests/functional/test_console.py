@@ -14,7 +14,7 @@ from hatui.ui.app import HatuiApp
 from hatui.ui.detail_screen import DetailScreen
 from hatui.ui.help_screen import HelpScreen
 from tests.functional import scenarios as sc
-from tests.functional.conftest import make_app, screen_text
+from tests.functional.conftest import make_app, screen_text, settled
 
 WIDE = (160, 48)
 SMALL = (80, 24)
@@ -24,13 +24,13 @@ async def poll(app: HatuiApp, pilot, count: int) -> str:
     """Press `r` (refresh now), wait until poll number ``count`` is shown; return the screen text."""
     await pilot.press("r")
     await app.wait_for_poll(count)
-    await pilot.pause()
+    await settled(app, pilot)
     return screen_text(app)
 
 
 async def started(app: HatuiApp, pilot) -> str:
     await app.wait_for_poll(1)
-    await pilot.pause()
+    await settled(app, pilot)
     return screen_text(app)
 
 

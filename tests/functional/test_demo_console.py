@@ -15,7 +15,7 @@ import pytest_asyncio
 from hatui.config import load_config
 from hatui.demo.server import DemoPair
 from hatui.ui.app import HatuiApp
-from tests.functional.conftest import screen_text
+from tests.functional.conftest import screen_text, settled
 
 POLL = 0.3
 SIZE = (100, 30)
@@ -116,7 +116,7 @@ async def test_whole_failover_from_the_key_to_the_finished_timeline(pair: DemoPa
         assert not run.disabled
         await pilot.click("#plan-run")
         await until(lambda: not app.action_busy, timeout=30)
-        await pilot.pause()
+        await settled(app, pilot)
         assert pair.sim.active_node() == target
         text = screen_text(app)
         assert "✔ failover suc" in text  # the summary row (cut by the pane's width at 120 columns)
