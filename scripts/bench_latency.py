@@ -11,7 +11,8 @@ before streams), then with the streams (DRBD events2 and the node kit's journal)
      the node kit journals on the new master, with its time stamp) → its Keepalived row says MASTER;
    * ``role``: in that same takeover the kit promotes DRBD (truth: the ``promote`` step's time
      stamp) → the new master's DRBD row says Primary;
-   * ``link``: the replication link is cut → the link row no longer says "Connected  Established";
+   * ``link``: the replication link is cut → the link row no longer says "Connected  Established" (it
+     says so while either node does: the truth is the later of the two nodes' time stamps);
    * ``resync-start``: a resync starts (demo: the ``sync`` fault; lab: ``drbdadm invalidate-remote``)
      → the link row says Sync…;
    * ``resync-end``: it ends → the link row no longer says Sync.
@@ -229,11 +230,13 @@ async def measure(app: WatchedApp, pair: Pair, samples: int) -> dict[str, list[f
         active = peer  # the takeover moved the Primary (the lab's resync must start there)
         # link: cut, then healed (and its resync, if any, over) before the next kind.
         await asyncio.sleep(0.3)
-        changed = await pair.watch(active, link_lost)
+        # Each node notices the loss by its own ping timeout; the row stops saying "Connected
+        # Established" once neither node says it, so the truth is the later node's time stamp.
+        changed = [await pair.watch(node, link_lost) for node in pair.config.node_names]
         seen_task = watching(app, lambda: "Connected  Established" not in region_text(app, link))
         await pair.fault("cut-link")
         seen = await seen_task
-        out["link"].append(seen - await changed)
+        out["link"].append(seen - max(await asyncio.gather(*changed)))
         await pair.fault("heal-link")
         await until(app, lambda: "Connected  Established" in region_text(app, link))
         # resync: its start and its end as the node saw them (after the heal's own resync, if any, ended).

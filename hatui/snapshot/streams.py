@@ -13,13 +13,16 @@ When a line changes what a node reports, that node's latest snapshot (the
 poller's ``latest``) gets the stream's DRBD report or journal window at once
 and the listeners are told (``listener(node, kinds)``, kinds among ``"drbd"``,
 ``"journal"`` and ``"poll"``), so the console redraws without waiting for the
-next poll. A new journal line means the node kit saw keepalived move: that
-node is polled at once (a poll that starts after the line: one in flight is
-waited out), which brings the new VRRP state and VIP (kind ``"poll"``).
+next poll. A new journal line means the node kit saw keepalived move: the
+state keepalived told the kit (``detect`` … MASTER first thing in a takeover,
+``release`` … BACKUP/FAULT/STOP) is shown at once, and that node is polled at
+once (a poll that starts after the line: one in flight is waited out), which
+brings keepalived's own dump and the VIP (kind ``"poll"``).
 Notifications of one burst of lines (the initial dump) are coalesced into one
 per node, and a DRBD change that moves no state (statistics at rest) updates
 the model quietly: a redraw for it would cost CPU and show nothing new. During
-a resync every change is told (its progress is on screen).
+a resync its progress is told at most every :data:`PROGRESS_EVERY` seconds
+(the last word always comes); a state change is told at once.
 
 The poll stays, as a reconcile: when a poll's answer comes, whichever is newer
 wins — the stream's DRBD state if it changed while the poll ran, the poll's
@@ -42,7 +45,8 @@ from typing import Protocol
 from hatui.config import Config
 from hatui.model import NodeSnapshot
 from hatui.probes import catalog
-from hatui.probes.records import DrbdReport
+from hatui.probes.journal import JournalEntry, kit_vrrp_state
+from hatui.probes.records import DrbdReport, VrrpInstance
 from hatui.snapshot.stream_follow import Follower, LineSource
 from hatui.snapshot.stream_sinks import DrbdEventsSink, JournalSink
 
@@ -50,6 +54,11 @@ DRBD = "drbd"
 JOURNAL = "journal"
 # While a node's DRBD stream is on, the poll is a reconcile: every 2 poll intervals (4 s by default).
 RECONCILE_FACTOR = 2.0
+# A running resync's progress (events2 statistics: done, eta, speed) is told at most this often per node:
+# every line of it (several a second) redrew the whole screen, which held up the changes that matter.
+# State changes (a resync starting or ending, a role, a connection) are told at once.
+PROGRESS_EVERY = 0.5
+PROGRESS = "progress"
 
 
 def events2_command(config: Config) -> str:
@@ -116,8 +125,22 @@ class NodeStreams:
         else:
             changes["drbd"] = self.with_helper_calls(node.drbd)
         if self.journal.live:
-            changes["journal"] = self.journal_sink.window()
+            changes["journal"] = window = self.journal_sink.window()
+            if (vrrp := self.kit_vrrp(node, window)) is not None:
+                changes["vrrp"] = vrrp
         return dataclasses.replace(node, **changes)
+
+    @staticmethod
+    def kit_vrrp(node: NodeSnapshot, window: tuple[JournalEntry, ...]) -> VrrpInstance | None:
+        """The node's VRRP instance in the state keepalived told the node kit since the node's last poll
+        (its own clock), or None (nothing told since, or nothing to compare with): the next poll, which
+        the journal line starts at once, then shows what keepalived's own dump says."""
+        if node.vrrp is None or node.clock is None:
+            return None
+        state = kit_vrrp_state(window, node.vrrp.name, node.clock)
+        if state is None or state == node.vrrp.state:
+            return None
+        return dataclasses.replace(node.vrrp, state=state)
 
     def with_helper_calls(self, report: DrbdReport | None) -> DrbdReport | None:
         """``report`` (a poll's reading) with the stream's recent helper calls: they are the node's events
@@ -151,6 +174,8 @@ class ClusterStreams:
         self._flush_scheduled = False
         self._told: dict[str, tuple | None] = {}  # per node, the DRBD states the listeners last heard of
         self._tasks: set[asyncio.Task[None]] = set()
+        self._progress_told: dict[str, float] = {}  # per node, loop time of the last change told
+        self._progress_timers: dict[str, asyncio.TimerHandle] = {}
 
     def start(self) -> None:
         for node in self.nodes.values():
@@ -158,6 +183,9 @@ class ClusterStreams:
                 follower.start()
 
     async def close(self) -> None:
+        for timer in self._progress_timers.values():
+            timer.cancel()
+        self._progress_timers.clear()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -212,9 +240,28 @@ class ClusterStreams:
                 latest[name] = self.nodes[name].overlay(latest[name])
             if JOURNAL in kinds and self.nodes[name].journal.live:
                 self._refresh(name)
-            if kinds == {DRBD} and not self._drbd_moved(name):
+            moved = self._drbd_moved(name)
+            if kinds == {DRBD} and moved is not True:
+                if moved == PROGRESS:
+                    self._tell_progress(name)
                 continue  # statistics only: in the model, shown with the next redraw
+            self._progress_told[name] = asyncio.get_running_loop().time()
             self._tell(name, frozenset(kinds))
+
+    def _tell_progress(self, name: str) -> None:
+        """A resync's progress: told at most every :data:`PROGRESS_EVERY` per node (the last one always)."""
+        loop = asyncio.get_running_loop()
+        due = self._progress_told.get(name, float("-inf")) + PROGRESS_EVERY
+        if loop.time() >= due:
+            self._progress_told[name] = loop.time()
+            self._tell(name, frozenset({DRBD}))
+        elif name not in self._progress_timers:
+            self._progress_timers[name] = loop.call_at(due, self._progress_due, name)
+
+    def _progress_due(self, name: str) -> None:
+        self._progress_timers.pop(name, None)
+        self._progress_told[name] = asyncio.get_running_loop().time()
+        self._tell(name, frozenset({DRBD}))
 
     def add_listener(self, listener: Callable[[str, frozenset[str]], None]) -> None:
         """``listener(node, kinds)`` is told of every change shown (until :meth:`remove_listener`)."""
@@ -229,14 +276,15 @@ class ClusterStreams:
         for listener in list(self.listeners):
             listener(name, kinds)
 
-    def _drbd_moved(self, name: str) -> bool:
-        """The stream's DRBD states or helper calls differ from what was last told, or a resync runs."""
+    def _drbd_moved(self, name: str) -> bool | str:
+        """True: the stream's DRBD states or helper calls differ from what was last told; :data:`PROGRESS`:
+        only a running resync moved on; False: nothing to show."""
         streams = self.nodes[name]
         report = streams.drbd_sink.report() if streams.drbd.live else None
         signature = (drbd_signature(report), report.helper_calls if report is not None else ())
-        moved = signature != self._told.get(name) or _resyncing(report)
+        moved = signature != self._told.get(name)
         self._told[name] = signature
-        return moved
+        return True if moved else PROGRESS if _resyncing(report) else False
 
     def _refresh(self, name: str) -> None:
         """Poll ``name`` now (the kit journaled a step: keepalived moved), then tell the listeners.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 
 import pytest
@@ -11,8 +12,9 @@ import pytest_asyncio
 from hatui.errors import FailureKind, TransportError
 from hatui.probes import catalog
 from hatui.snapshot.stream_follow import GIVE_UP_AFTER, PERMANENT_RETRY
+from hatui.snapshot import streams as streams_module
 from hatui.snapshot.streams import DRBD, JOURNAL, ClusterStreams, events2_command, journal_command
-from hatui.states import ConnectionState, Role
+from hatui.states import ConnectionState, Role, VrrpState
 from hatui.transport import StreamEnded
 from tests import builders
 
@@ -250,7 +252,7 @@ async def test_a_node_that_does_not_answer_keeps_its_own_data_and_shows_the_stre
     assert set(merged.streams) == {DRBD, JOURNAL}
 
 
-async def test_statistics_at_rest_update_the_model_quietly_but_a_resync_is_told(harness):
+async def test_statistics_at_rest_update_the_model_quietly_but_a_resync_is_told(harness, monkeypatch):
     run = harness.feed("vm2", harness.drbd_cmd, *dump("Primary"))
     harness.streams.start()
     await settle(lambda: harness.streams.status("vm2")[DRBD] == "on")
@@ -264,10 +266,22 @@ async def test_statistics_at_rest_update_the_model_quietly_but_a_resync_is_told(
     await settle(lambda: harness.changed)
     assert harness.changed == ["vm2"]
     harness.changed.clear()
-    run.put_nowait("2026-11-29T17:00:03.000000+00:00 change peer-device name:r0 peer-node-id:1 conn-name:vm12 "
-                   "volume:0 done:20.00")
+    # Its progress: in the model at once; told at most every PROGRESS_EVERY (several lines, one redraw).
+    monkeypatch.setattr(streams_module, "PROGRESS_EVERY", 0.2)
+    for done in ("20.00", "30.00", "40.00"):
+        run.put_nowait("2026-11-29T17:00:03.000000+00:00 change peer-device name:r0 peer-node-id:1 conn-name:vm12 "
+                       f"volume:0 done:{done}")
+    await settle(lambda: harness.poller.latest["vm2"].drbd.resources[0].connections[0].peer_devices[0].sync_percent == 40)
+    assert harness.changed == [], "progress right after a change waits for its turn"
+    await asyncio.sleep(0.25)
+    await settle()
+    assert harness.changed == ["vm2"], "then one redraw shows the newest progress"
+    # The resync's end is a state change: told at once, whatever the progress timer says.
+    harness.changed.clear()
+    run.put_nowait("2026-11-29T17:00:04.000000+00:00 change peer-device name:r0 peer-node-id:1 conn-name:vm12 "
+                   "volume:0 replication:Established peer-disk:UpToDate")
     await settle(lambda: harness.changed)
-    assert harness.changed == ["vm2"], "during a resync its progress is shown as it comes"
+    assert harness.changed == ["vm2"]
 
 
 @pytest.mark.parametrize("status, stderr, reason", [
@@ -319,3 +333,34 @@ async def test_a_stream_that_lost_its_node_starts_again_as_soon_as_a_poll_reache
         assert h.streams.status("vm2")[DRBD] == "on"
     finally:
         await h.streams.close()
+
+
+def kit_line(node: str, ts: float, step: str, detail: str) -> str:
+    return json.dumps({"ts": ts, "node": node, "step": step, "detail": detail, "ok": True})
+
+
+async def test_keepalived_state_from_the_kit_journal_shows_before_the_poll_and_the_poll_has_the_last_word(harness):
+    standby = harness.poller.latest["vm12"]
+    assert standby.vrrp.state is VrrpState.BACKUP and standby.clock is not None
+    old = standby.clock - 5  # a takeover the last poll already saw: changes nothing
+    run = harness.feed("vm12", harness.journal_cmd,
+                       kit_line("vm12", old, "detect", "keepalived VI_1: MASTER (priority 100)"))
+    harness.streams.start()
+    await settle(lambda: harness.poller.latest["vm12"].journal)
+    assert harness.poller.latest["vm12"].vrrp.state is VrrpState.BACKUP
+    run.put_nowait(kit_line("vm12", standby.clock + 1, "detect", "keepalived VI_1: MASTER (priority 100)"))
+    await settle(lambda: len(harness.poller.latest["vm12"].journal) == 2)
+    shown = harness.poller.latest["vm12"]
+    assert shown.vrrp.state is VrrpState.MASTER  # at once, from keepalived's word to the kit
+    assert shown.vrrp.base_priority == standby.vrrp.base_priority  # the rest is the last dump's
+    assert "vm12" in harness.changed and "vm12" in harness.poller.refreshed  # told, and polled at once
+    # The poll after the line (the node's clock past it) says what keepalived's own dump says.
+    polled = dataclasses.replace(standby, clock=standby.clock + 2)
+    assert harness.streams.merge_poll("vm12", polled, started=0.0).vrrp.state is VrrpState.BACKUP
+    # A release the kit journaled later: BACKUP again, over a poll that said MASTER before it.
+    master = dataclasses.replace(standby, vrrp=dataclasses.replace(standby.vrrp, state=VrrpState.MASTER),
+                                 clock=standby.clock + 2)
+    harness.poller.latest["vm12"] = master
+    run.put_nowait(kit_line("vm12", standby.clock + 3, "release", "BACKUP: stopped nfs-server.service"))
+    await settle(lambda: len(harness.poller.latest["vm12"].journal) == 3)
+    assert harness.poller.latest["vm12"].vrrp.state is VrrpState.BACKUP
