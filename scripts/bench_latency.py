@@ -51,6 +51,7 @@ from hatui.probes.journal import parse_journal
 from hatui.snapshot.poller import ClusterPoller
 from hatui.transport import NodeTransport
 from hatui.ui.app import HatuiApp
+from hatui.ui.gc_tuning import quiet_gc
 from hatui.ui.link import ReplicationLink
 from hatui.ui.node_stack import NodeStack
 
@@ -321,6 +322,7 @@ def main() -> int:
     parser.add_argument("--lab", action="store_true", help=f"the lab (root; its config: {LAB_CONFIG})")
     parser.add_argument("--config", help="the pair's config (with --lab; default the lab's own)")
     args = parser.parse_args()
+    quiet_gc()  # as `hatui` does before it opens the console
     if args.lab:
         config_path = Path(args.config or LAB_CONFIG)
         results = asyncio.run(bench(config_path, True, args.seconds, args.samples))

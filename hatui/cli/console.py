@@ -16,7 +16,9 @@ def open_console(opts: dict) -> None:
     if fleet is not None:  # more than one pair: the fleet overview first (hatui/ui/fleet_app.py)
         from hatui.ui.ascii import locale_is_utf8
         from hatui.ui.fleet_app import run_fleet_console
+        from hatui.ui.gc_tuning import quiet_gc
 
+        quiet_gc()
         run_fleet_console(fleet, read_only=opts["read_only"], theme=opts["theme"],
                           ascii=bool(opts.get("ascii")) or not locale_is_utf8())
         return
@@ -27,7 +29,9 @@ def open_console(opts: dict) -> None:
         watch_status(config)
         return
     from hatui.ui.ascii import locale_is_utf8
+    from hatui.ui.gc_tuning import quiet_gc
 
+    quiet_gc()
     run_console(config, read_only=opts["read_only"], theme=opts["theme"],
                 ascii=bool(opts.get("ascii")) or not locale_is_utf8())
 
