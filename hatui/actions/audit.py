@@ -16,8 +16,10 @@ then ``fsync`` (and the folder's too when the file is new) before
 :meth:`AuditLog.record` returns. The runner writes ``start`` (the whole plan,
 every command) before the first command runs, so after a crash or power cut
 the log still says what was about to happen; each ``command`` record follows
-its command. A line torn by a power cut (the disk, not hatui) is closed
-before the next record, so it never swallows it. The file is 0600 in a 0700
+its command. A line torn by a power cut (the disk, not hatui), or by a kill -9
+in the middle of a large record (Linux may stop a write between pages when the
+process is killed), is closed before the next record, so it never swallows
+it; readers skip it. The file is 0600 in a 0700
 folder: it names users, hosts and commands.
 """
 
@@ -79,7 +81,7 @@ class AuditLog:
                 size = os.fstat(fd).st_size
                 if size and os.pread(fd, 1, size - 1) != b"\n":
                     line = b"\n" + line  # close a line torn by a power cut
-                written = os.write(fd, line)  # one write: a crash leaves the whole line or none
+                written = os.write(fd, line)  # one write: whole, or (killed mid-write, disk full) cut short
                 if written < len(line):
                     os.write(fd, b"\n")  # disk full mid-line: end it, the next record stays readable
                 os.fsync(fd)
