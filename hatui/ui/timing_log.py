@@ -83,7 +83,7 @@ class TimingLog(Vertical):
         The live sources' rows with the same identity replace them (the journal replays its lines)."""
         self.opened = opened
         self.entries[:0] = rows
-        self._stories = None
+        self._invalidate()
         self._redraw(full=True)
 
     def _cells(self, row: TimingRow) -> tuple[object, ...]:
@@ -114,9 +114,7 @@ class TimingLog(Vertical):
 
     def _changed(self) -> None:
         """The entries changed: redraw the table after the next screen refresh, at most every REDRAW_EVERY."""
-        if len(self.entries) > MAX_ENTRIES:
-            del self.entries[:-MAX_ENTRIES]
-        self._stories = None
+        self._invalidate()
         if self._pending:
             return
         self._pending = True
@@ -125,6 +123,12 @@ class TimingLog(Vertical):
             self.set_timer(wait, self._flush)
         else:
             self.call_after_refresh(self._flush)
+
+    def _invalidate(self) -> None:
+        """The entries changed: keep the newest MAX_ENTRIES, and make the stories again when next asked."""
+        if len(self.entries) > MAX_ENTRIES:
+            del self.entries[:-MAX_ENTRIES]
+        self._stories = None
 
     def _flush(self) -> None:
         if self._pending and self.is_mounted:

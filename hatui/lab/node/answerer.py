@@ -40,11 +40,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import shlex
 import sys
 
+from hatui.lab.drbd.api import request
 from hatui.lab.node import exportfs, systemctl
 from hatui.lab.node_env import NodeEnv, load_node_env
 
@@ -112,19 +112,11 @@ class Answerer:
         return await self._drbd(argv)
 
     async def _drbd(self, argv: list[str]) -> Result | None:
-        try:
-            reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(self.env.drbd_socket), DRBD_TIMEOUT)
-        except (OSError, asyncio.TimeoutError):
+        try:  # the DRBD API's own client (blocking, bounded by its timeout), off the event loop
+            reply = await asyncio.to_thread(request, self.env.drbd_socket, {"op": "cmd", "argv": argv}, DRBD_TIMEOUT)
+        except OSError:  # DrbdApiError included: not running, silent, or a reply that is not an object
             return None
-        try:
-            writer.write(json.dumps({"op": "cmd", "argv": argv}, separators=(",", ":")).encode() + b"\n")
-            line = await asyncio.wait_for(reader.readline(), DRBD_TIMEOUT)
-            reply = json.loads(line)
-        except (OSError, ValueError, asyncio.TimeoutError):
-            return None
-        finally:
-            writer.close()
-        if not isinstance(reply, dict) or not isinstance(reply.get("rc"), int):
+        if not isinstance(reply.get("rc"), int):
             return None
         return str(reply.get("stdout") or ""), str(reply.get("stderr") or ""), reply["rc"]
 
